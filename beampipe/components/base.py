@@ -1,0 +1,229 @@
+"""The component model: typed inputs, outputs and parameters, and an executor.
+
+A component instance is one node of a pipeline. Its inputs are channels (the
+output of another node), its outputs are channels others can read, and its
+parameters are plain JSON-able values that become the node's execution
+properties. The executor is the classmethod ``execute(ctx)``; it runs later,
+inside the launcher, and is the only place heavy libraries get imported.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from beampipe.metadata.artifacts import Artifact
+
+
+class WiringError(ValueError):
+    """A pipeline wired wrongly: raised at build time, naming the nodes and the channel."""
+
+
+@dataclass(frozen=True)
+class In:
+    type: type[Artifact]
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Out:
+    type: type[Artifact]
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    type: Any = object
+    default: Any = None
+    required: bool = False
+
+
+class RuntimeParameter:
+    """A value given when the pipeline runs (CLI --param, Airflow conf, KFP parameter)."""
+
+    def __init__(self, name: str, ptype: type = str, default: Any = None) -> None:
+        if ptype not in (int, float, str):
+            raise TypeError(f"RuntimeParameter {name!r}: ptype must be int, float or str, not {ptype}")
+        self.name, self.ptype, self.default = name, ptype, default
+
+    def __repr__(self) -> str:
+        return f"RuntimeParameter({self.name!r}, {self.ptype.__name__}, default={self.default!r})"
+
+
+class Channel:
+    """A typed stream of artifacts: one output of one node (or, for Resolver, a query)."""
+
+    def __init__(self, type: type[Artifact], producer: "BaseComponent | None" = None,
+                 output_key: str = "") -> None:
+        self.type = type
+        self.producer = producer
+        self.output_key = output_key
+
+    def future(self) -> Any:
+        """The channel's artifacts at run time, for conditions (TFX's spelling)."""
+        from beampipe.components.condition import ChannelFuture
+        return ChannelFuture(self)
+
+    def describe(self) -> str:
+        who = self.producer.id if self.producer else "(unbound)"
+        return f"{self.type.TYPE_NAME} from node '{who}' output '{self.output_key}'"
+
+    def __repr__(self) -> str:
+        return f"Channel({self.describe()})"
+
+
+class BaseComponent:
+    """Base for standard components; subclasses declare INPUTS, OUTPUTS, PARAMETERS."""
+
+    INPUTS: ClassVar[dict[str, In]] = {}
+    OUTPUTS: ClassVar[dict[str, Out]] = {}
+    PARAMETERS: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, inputs: dict[str, Channel | None] | None = None,
+                 parameters: dict[str, Any] | None = None) -> None:
+        self._id: str | None = None
+        self.inputs: dict[str, Channel] = {}
+        for key, channel in (inputs or {}).items():
+            if key not in self.INPUTS:
+                raise WiringError(f"{type(self).__name__}: unknown input {key!r}; "
+                                  f"inputs are {sorted(self.INPUTS)}")
+            if channel is not None:
+                self.inputs[key] = channel
+        self.exec_properties: dict[str, Any] = {}
+        for key, spec in self.PARAMETERS.items():
+            value = (parameters or {}).get(key)
+            if value is None:
+                value = spec.default
+            if value is None and spec.required:
+                raise WiringError(f"{type(self).__name__}: parameter {key!r} is required")
+            if value is not None:
+                self.exec_properties[key] = to_jsonable(value)
+        self._runtime_parameters = _runtime_parameters(parameters or {})
+        unknown = set(parameters or {}) - set(self.PARAMETERS)
+        if unknown:
+            raise WiringError(f"{type(self).__name__}: unknown parameters {sorted(unknown)}")
+        self.outputs: dict[str, Channel] = {k: Channel(o.type, self, k) for k, o in self.OUTPUTS.items()}
+        self.enable_cache: bool | None = None
+        self.beam_pipeline_args: list[str] = []
+        from beampipe.components.condition import active_condition
+        self.condition: Any = active_condition()
+        self.resources: dict[str, str] = {}
+
+    @property
+    def id(self) -> str:
+        return self._id or type(self).__name__
+
+    def with_id(self, node_id: str) -> "BaseComponent":
+        self._id = node_id
+        return self
+
+    def with_caching(self, enabled: bool) -> "BaseComponent":
+        """Per-node cache switch; None (the default) follows the pipeline."""
+        self.enable_cache = enabled
+        return self
+
+    def with_beam_pipeline_args(self, args: list[str]) -> "BaseComponent":
+        """Beam args for this node only, appended after the pipeline's."""
+        self.beam_pipeline_args = list(args)
+        return self
+
+    def with_resources(self, cpu: str | None = None, memory: str | None = None) -> "BaseComponent":
+        """Per-node CPU / memory requests, used by the Kubeflow and Kubernetes backends."""
+        if cpu:
+            self.resources["cpu"] = cpu
+        if memory:
+            self.resources["memory"] = memory
+        return self
+
+    def check_wiring(self) -> None:
+        """Input types and required inputs; raises WiringError naming node and channel."""
+        for key, spec in self.INPUTS.items():
+            channel = self.inputs.get(key)
+            if channel is None:
+                if not spec.optional:
+                    raise WiringError(f"node '{self.id}' ({type(self).__name__}): required input "
+                                      f"{key!r} ({spec.type.TYPE_NAME}) is missing")
+                continue
+            if channel.type.TYPE_NAME != spec.type.TYPE_NAME:
+                raise WiringError(f"node '{self.id}' ({type(self).__name__}): input {key!r} expects "
+                                  f"{spec.type.TYPE_NAME} but is wired to {channel.describe()}")
+
+    @classmethod
+    def execute(cls, ctx: "ExecContext") -> None:
+        raise NotImplementedError(f"{cls.__name__} has no executor")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+@dataclass
+class ExecContext:
+    """Everything an executor sees. Output artifact URIs point at empty staging dirs."""
+
+    node_id: str
+    run_id: str
+    pipeline_name: str
+    pipeline_root: str
+    inputs: dict[str, list[Artifact]]
+    outputs: dict[str, list[Artifact]]
+    exec_properties: dict[str, Any]
+    beam_pipeline_args: list[str] = field(default_factory=list)
+    temp_dir: str = ""
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("beampipe.node"))
+    store: Any = None  # the MetadataStore, for nodes that query it (Resolver)
+
+    def input(self, key: str) -> Artifact:
+        arts = self.inputs.get(key) or []
+        if not arts:
+            raise ValueError(f"node '{self.node_id}': input {key!r} has no artifact")
+        return arts[0]
+
+    def optional_input(self, key: str) -> Artifact | None:
+        arts = self.inputs.get(key) or []
+        return arts[0] if arts else None
+
+    def output(self, key: str) -> Artifact:
+        return self.outputs[key][0]
+
+    def beam_pipeline(self) -> Any:
+        """A Beam pipeline built from the node's Beam args, always with a named runner."""
+        from beampipe.transforms.beam_util import make_pipeline
+        return make_pipeline(self.beam_pipeline_args, self.temp_dir)
+
+    def prop(self, key: str, default: Any = None) -> Any:
+        value = self.exec_properties.get(key)
+        return default if value is None else value
+
+    def split_uri(self, artifact: Artifact, split: str) -> str:
+        return os.path.join(artifact.uri, f"Split-{split}")
+
+
+def _runtime_parameters(value: Any) -> list[RuntimeParameter]:
+    if isinstance(value, RuntimeParameter):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _runtime_parameters(v)]
+    return []
+
+
+def to_jsonable(value: Any) -> Any:
+    """Execution properties travel in the IR as JSON; config dataclasses become dicts."""
+    if isinstance(value, RuntimeParameter):
+        return {"__runtime_parameter__": value.name}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if callable(value) and hasattr(value, "__module__") and hasattr(value, "__qualname__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    return value

@@ -1,0 +1,145 @@
+"""Conditional nodes: run a node only if a predicate over upstream artifacts holds.
+
+TFX's spelling works unchanged:
+
+    with Cond(evaluator.outputs['blessing'].future()[0].custom_property('blessed') == 1):
+        pusher = Pusher(...)
+
+A node whose condition is false is recorded as skipped (CANCELED, with the
+reason), never as failed; nodes that read its outputs are skipped too.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from beampipe.components.base import Channel
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_ACTIVE: list["Predicate"] = []
+
+
+class ArtifactProperty:
+    """One property of the index-th artifact of a channel, to compare with a value."""
+
+    def __init__(self, channel: Channel, index: int, name: str, custom: bool) -> None:
+        self.channel, self.index, self.name, self.custom = channel, index, name, custom
+
+    def _cmp(self, op: str, value: Any) -> "Predicate":
+        return Predicate(self, op, value)
+
+    def __eq__(self, value: Any) -> "Predicate":  # type: ignore[override]
+        return self._cmp("==", value)
+
+    def __ne__(self, value: Any) -> "Predicate":  # type: ignore[override]
+        return self._cmp("!=", value)
+
+    def __lt__(self, value: Any) -> "Predicate":
+        return self._cmp("<", value)
+
+    def __le__(self, value: Any) -> "Predicate":
+        return self._cmp("<=", value)
+
+    def __gt__(self, value: Any) -> "Predicate":
+        return self._cmp(">", value)
+
+    def __ge__(self, value: Any) -> "Predicate":
+        return self._cmp(">=", value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _ArtifactRef:
+    def __init__(self, channel: Channel, index: int) -> None:
+        self.channel, self.index = channel, index
+
+    def custom_property(self, name: str) -> ArtifactProperty:
+        return ArtifactProperty(self.channel, self.index, name, custom=True)
+
+    def property(self, name: str) -> ArtifactProperty:
+        return ArtifactProperty(self.channel, self.index, name, custom=False)
+
+
+class ChannelFuture:
+    """``channel.future()``: the channel's artifacts, known only at run time."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def __getitem__(self, index: int) -> _ArtifactRef:
+        return _ArtifactRef(self.channel, index)
+
+
+class Predicate:
+    """A comparison (or several joined with &) over upstream artifact properties."""
+
+    def __init__(self, left: ArtifactProperty | None, op: str, value: Any,
+                 parts: list["Predicate"] | None = None) -> None:
+        self.left, self.op, self.value = left, op, value
+        self.parts = parts or []
+
+    def __and__(self, other: "Predicate") -> "Predicate":
+        return Predicate(None, "and", None, [self, other])
+
+    def channels(self) -> list[Channel]:
+        if self.op == "and":
+            return [c for p in self.parts for c in p.channels()]
+        assert self.left is not None
+        return [self.left.channel]
+
+    def to_ir(self) -> dict[str, Any]:
+        if self.op == "and":
+            return {"and": [p.to_ir() for p in self.parts]}
+        left = self.left
+        assert left is not None
+        return {"producer": left.channel.producer.id if left.channel.producer else None,
+                "output_key": left.channel.output_key, "index": left.index,
+                "property": left.name, "custom": left.custom, "op": self.op, "value": self.value}
+
+
+class Cond:
+    """Context manager: nodes built inside run only when the predicate holds."""
+
+    def __init__(self, predicate: Predicate) -> None:
+        if not isinstance(predicate, Predicate):
+            raise TypeError("Cond needs a predicate such as "
+                            "channel.future()[0].custom_property('blessed') == 1")
+        self.predicate = predicate
+
+    def __enter__(self) -> "Cond":
+        _ACTIVE.append(self.predicate)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _ACTIVE.pop()
+
+
+def active_condition() -> Predicate | None:
+    """The conjunction of the Cond blocks being built, if any."""
+    if not _ACTIVE:
+        return None
+    combined = _ACTIVE[0]
+    for pred in _ACTIVE[1:]:
+        combined = combined & pred
+    return combined
+
+
+def evaluate(cond: dict[str, Any], outputs_of: Callable[[str, str], list[Any]]) -> bool:
+    """Evaluate a condition's IR; outputs_of(producer, output_key) gives the artifacts."""
+    if "and" in cond:
+        return all(evaluate(part, outputs_of) for part in cond["and"])
+    arts = outputs_of(cond["producer"], cond["output_key"])
+    if len(arts) <= cond["index"]:
+        return False
+    art = arts[cond["index"]]
+    source = art.custom_properties if cond["custom"] else art.properties
+    value = source.get(cond["property"])
+    if value is None:
+        return False
+    try:
+        return bool(_OPS[cond["op"]](value, cond["value"]))
+    except TypeError:
+        return False

@@ -1,0 +1,263 @@
+"""The MLMD store: record runs, executions and artifacts; read them back.
+
+Contexts follow TFX: one per pipeline, one per pipeline run, one per node.
+Every execution is attached to all three, so "what ran in run R" and "every
+execution of node N" are single context queries.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable
+
+from beampipe.metadata.artifacts import Artifact, artifact_class
+from beampipe.metadata.connection import Guard, connection_config, sqlite_path, with_retries
+
+PIPELINE_CONTEXT = "pipeline"
+RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+
+Outputs = dict[str, list[Artifact]]
+
+
+class MetadataStore:
+    """A thin, retrying, lock-guarded wrapper around ml_metadata's MetadataStore."""
+
+    def __init__(self, uri: str) -> None:
+        from ml_metadata.metadata_store import metadata_store
+        from ml_metadata.proto import metadata_store_pb2
+
+        self.uri = uri
+        self.pb = metadata_store_pb2
+        self._guard = Guard(sqlite_path(uri))
+        config = connection_config(uri)
+        with self._guard.held():
+            self._mlmd = with_retries(lambda: metadata_store.MetadataStore(config), what="connect")
+        self._type_ids: dict[tuple[str, str], int] = {}
+
+    def close(self) -> None:
+        self._guard.close()
+
+    # -- plumbing ------------------------------------------------------------
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call an MLMD method under the guard, retrying transient errors."""
+        fn = getattr(self._mlmd, method)
+        with self._guard.held():
+            return with_retries(lambda: fn(*args, **kwargs), what=method)
+
+    def type_id(self, kind: str, name: str, properties: dict[str, type] | None = None) -> int:
+        key = (kind, name)
+        if key not in self._type_ids:
+            cls = {"artifact": self.pb.ArtifactType, "execution": self.pb.ExecutionType,
+                   "context": self.pb.ContextType}[kind]
+            t = cls(name=name)
+            for prop, ptype in (properties or {}).items():
+                t.properties[prop] = _PROP_TYPES[ptype](self.pb)
+            self._type_ids[key] = self.call(f"put_{kind}_type", t, can_add_fields=True)
+        return self._type_ids[key]
+
+    # -- contexts and runs ---------------------------------------------------
+    def contexts(self, pipeline: str, run_id: str, node_id: str | None = None) -> list[Any]:
+        """The pipeline, run (and node) contexts, created on first use."""
+        wanted = [(PIPELINE_CONTEXT, pipeline), (RUN_CONTEXT, run_id)]
+        if node_id is not None:
+            wanted.append((NODE_CONTEXT, f"{pipeline}.{node_id}"))
+        found = []
+        for type_name, name in wanted:
+            ctx = self.call("get_context_by_type_and_name", type_name, name)
+            if ctx is None:
+                ctx = self.pb.Context(type_id=self.type_id("context", type_name), name=name)
+                if type_name == RUN_CONTEXT:
+                    _set(ctx.custom_properties, "pipeline", pipeline)
+                    _set(ctx.custom_properties, "state", "RUNNING")
+                    _set(ctx.custom_properties, "started_at", time.time())
+                try:
+                    [ctx.id] = self.call("put_contexts", [ctx])
+                except Exception:  # created meanwhile by another process
+                    ctx = self.call("get_context_by_type_and_name", type_name, name)
+                    if ctx is None:
+                        raise
+            found.append(ctx)
+        return found
+
+    def set_run_state(self, pipeline: str, run_id: str, state: str, **props: Any) -> None:
+        ctx = self.contexts(pipeline, run_id)[1]
+        _set(ctx.custom_properties, "state", state)
+        if state in ("COMPLETE", "FAILED"):
+            _set(ctx.custom_properties, "finished_at", time.time())
+        for key, value in props.items():
+            _set(ctx.custom_properties, key, value)
+        self.call("put_contexts", [ctx])
+
+    def runs(self, pipeline: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Recent runs, newest first, as plain dicts."""
+        ctxs = self.call("get_contexts_by_type", RUN_CONTEXT)
+        rows = []
+        for ctx in ctxs:
+            props = _props(ctx.custom_properties)
+            if pipeline and props.get("pipeline") != pipeline:
+                continue
+            rows.append({"run_id": ctx.name, "context_id": ctx.id, **props})
+        rows.sort(key=lambda r: r.get("started_at", 0), reverse=True)
+        return rows[:limit]
+
+    # -- executions ----------------------------------------------------------
+    def start_execution(self, type_name: str, contexts: list[Any], inputs: Outputs,
+                        props: dict[str, Any]) -> int:
+        """Record a RUNNING execution with its input events; return its id."""
+        execution = self.pb.Execution(type_id=self.type_id("execution", type_name),
+                                      last_known_state=self.pb.Execution.RUNNING)
+        for key, value in props.items():
+            _set(execution.custom_properties, key, value)
+        events = [(self._artifact_proto(a), self._event("INPUT", key, i))
+                  for key, arts in inputs.items() for i, a in enumerate(arts)]
+        exec_id, _, _ = self.call("put_execution", execution, events, contexts,
+                                  reuse_context_if_already_exist=True)
+        return exec_id
+
+    def finish_execution(self, exec_id: int, state: str, contexts: list[Any],
+                         outputs: Outputs | None = None, props: dict[str, Any] | None = None) -> None:
+        """One put_execution: the final state, the output artifacts and their events.
+
+        New output artifacts (no id yet) become LIVE in the same transaction.
+        """
+        [execution] = self.call("get_executions_by_id", [exec_id])
+        execution.last_known_state = getattr(self.pb.Execution, state)
+        for key, value in (props or {}).items():
+            _set(execution.custom_properties, key, value)
+        events = []
+        for key, arts in (outputs or {}).items():
+            for i, art in enumerate(arts):
+                if art.id is None:
+                    art.state = "LIVE"
+                events.append((self._artifact_proto(art), self._event("OUTPUT", key, i)))
+        _, art_ids, _ = self.call("put_execution", execution, events, contexts,
+                                  reuse_context_if_already_exist=True)
+        flat = [a for arts in (outputs or {}).values() for a in arts]
+        for art, art_id in zip(flat, art_ids):
+            art.id = art_id
+
+    def execution(self, exec_id: int) -> dict[str, Any]:
+        [e] = self.call("get_executions_by_id", [exec_id])
+        return self._execution_dict(e)
+
+    def executions_in_context(self, context_type: str, name: str) -> list[dict[str, Any]]:
+        ctx = self.call("get_context_by_type_and_name", context_type, name)
+        if ctx is None:
+            return []
+        return [self._execution_dict(e) for e in self.call("get_executions_by_context", ctx.id)]
+
+    def find_cached(self, type_name: str, cache_key: str) -> int | None:
+        """The newest COMPLETE execution with this cache key, else None."""
+        try:
+            tid = self.type_id("execution", type_name)
+        except Exception:
+            return None
+        query = f"custom_properties.cache_key.string_value = '{cache_key}'"
+        opts = self.pb_list_options(query)
+        found = [e for e in self.call("get_executions", list_options=opts)
+                 if e.type_id == tid and e.last_known_state == self.pb.Execution.COMPLETE]
+        return max((e.id for e in found), default=None)
+
+    def pb_list_options(self, filter_query: str) -> Any:
+        from ml_metadata.metadata_store import metadata_store
+        return metadata_store.ListOptions(filter_query=filter_query)
+
+    # -- artifacts and events ------------------------------------------------
+    def artifacts_of(self, exec_id: int, kind: str = "OUTPUT") -> Outputs:
+        """The artifacts an execution read (INPUT) or wrote (OUTPUT), by key."""
+        wanted = getattr(self.pb.Event, kind)
+        events = [ev for ev in self.call("get_events_by_execution_ids", [exec_id])
+                  if ev.type == wanted]
+        arts = {a.id: a for a in self.call("get_artifacts_by_id", [ev.artifact_id for ev in events])}
+        result: Outputs = {}
+        for ev in sorted(events, key=lambda e: [s.index for s in e.path.steps if s.HasField("index")]):
+            key = next((s.key for s in ev.path.steps if s.HasField("key")), "")
+            result.setdefault(key, []).append(self._artifact(arts[ev.artifact_id]))
+        return result
+
+    def artifacts_by_id(self, ids: Iterable[int]) -> list[Artifact]:
+        return [self._artifact(a) for a in self.call("get_artifacts_by_id", list(ids))]
+
+    def artifacts_in_run(self, run_id: str) -> list[tuple[Artifact, str]]:
+        """(artifact, producing node id) for every output recorded in a run."""
+        rows = []
+        for ex in self.executions_in_context(RUN_CONTEXT, run_id):
+            for arts in self.artifacts_of(ex["id"]).values():
+                rows.extend((a, ex.get("node_id", "?")) for a in arts)
+        return rows
+
+    def mark_artifacts(self, artifacts: list[Artifact], state: str) -> None:
+        for art in artifacts:
+            art.state = state
+        self.call("put_artifacts", [self._artifact_proto(a) for a in artifacts])
+
+    # -- conversions ---------------------------------------------------------
+    def _type_name(self, kind: str, type_id: int) -> str:
+        for (k, name), tid in self._type_ids.items():
+            if k == kind and tid == type_id:
+                return name
+        [t] = self.call(f"get_{kind}_types_by_id", [type_id])
+        self._type_ids[(kind, t.name)] = type_id
+        return t.name
+
+    def _event(self, kind: str, key: str, index: int) -> Any:
+        ev = self.pb.Event(type=getattr(self.pb.Event, kind))
+        ev.path.steps.add().key = key
+        ev.path.steps.add().index = index
+        return ev
+
+    def _artifact_proto(self, art: Artifact) -> Any:
+        proto = self.pb.Artifact(type_id=self.type_id("artifact", art.TYPE_NAME, art.PROPERTIES),
+                                 uri=art.uri, state=getattr(self.pb.Artifact, art.state))
+        if art.id is not None:
+            proto.id = art.id
+        if art.name:
+            proto.name = art.name
+        for key, value in art.properties.items():
+            _set(proto.properties, key, value)
+        for key, value in art.custom_properties.items():
+            _set(proto.custom_properties, key, value)
+        return proto
+
+    def _artifact(self, proto: Any) -> Artifact:
+        art = artifact_class(self._type_name("artifact", proto.type_id))(proto.uri)
+        art.id = proto.id
+        art.name = proto.name
+        art.state = self.pb.Artifact.State.Name(proto.state)
+        art.properties.update(_props(proto.properties))
+        art.custom_properties.update(_props(proto.custom_properties))
+        return art
+
+    def _execution_dict(self, e: Any) -> dict[str, Any]:
+        return {"id": e.id, "type": self._type_name("execution", e.type_id),
+                "state": self.pb.Execution.State.Name(e.last_known_state),
+                **_props(e.custom_properties)}
+
+
+def _set(mapping: Any, key: str, value: Any) -> None:
+    if isinstance(value, bool):
+        mapping[key].int_value = int(value)
+    elif isinstance(value, int):
+        mapping[key].int_value = value
+    elif isinstance(value, float):
+        mapping[key].double_value = value
+    elif isinstance(value, str):
+        mapping[key].string_value = value
+    else:
+        mapping[key].string_value = json.dumps(value, sort_keys=True)
+
+
+def _props(mapping: Any) -> dict[str, Any]:
+    out = {}
+    for key, value in mapping.items():
+        which = value.WhichOneof("value")
+        out[key] = getattr(value, which) if which else None
+    return out
+
+
+_PROP_TYPES = {
+    int: lambda pb: pb.INT,
+    float: lambda pb: pb.DOUBLE,
+    str: lambda pb: pb.STRING,
+}

@@ -1,0 +1,115 @@
+"""Cache keys and content fingerprints.
+
+A node is skipped when an earlier COMPLETE execution has the same key and its
+outputs still exist. The key covers everything that can change the outputs:
+the component and its code, the execution properties, the content of the input
+artifacts, the user's module file and the files beside it, and the versions of
+the libraries that produce the data.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+from beampipe.metadata.artifacts import Artifact
+
+DATA_LIBRARIES = ("tensorflow", "tensorflow-transform", "tensorflow-data-validation",
+                  "tensorflow-model-analysis", "tfx-bsl", "apache-beam", "beampipe")
+MODULE_FILE_KEYS = ("module_file",)
+
+
+def fingerprint_dir(path: str) -> str:
+    """sha256 over every file's relative path and content (a file or a directory)."""
+    digest = hashlib.sha256()
+    if os.path.isfile(path):
+        _hash_file(digest, path)
+        return digest.hexdigest()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            digest.update(os.path.relpath(full, path).encode() + b"\0")
+            _hash_file(digest, full)
+    return digest.hexdigest()
+
+
+def _hash_file(digest: Any, path: str) -> None:
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    digest.update(b"\0")
+
+
+@lru_cache(maxsize=None)
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in DATA_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+@lru_cache(maxsize=None)
+def code_version(cls: type) -> str:
+    """A hash of the source file that defines the component (its executor lives there)."""
+    try:
+        path = inspect.getsourcefile(cls)
+    except TypeError:
+        path = None
+    if not path or not os.path.exists(path):
+        return getattr(cls, "__qualname__", "?")
+    version = fingerprint_dir(path)
+    if cls.__module__.startswith("beampipe."):
+        # Standard executors compose beampipe.transforms: their code is part of the version.
+        import beampipe.transforms
+        version += _python_sources(os.path.dirname(beampipe.transforms.__file__))
+    return version
+
+
+def _python_sources(folder: str) -> str:
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            digest.update(name.encode())
+            _hash_file(digest, os.path.join(root, name))
+    return digest.hexdigest()
+
+
+def module_file_fingerprint(path: str) -> str:
+    """The module file and the Python files beside it (helpers it may import)."""
+    if not os.path.isfile(path):
+        return f"missing:{path}"
+    folder = os.path.dirname(os.path.abspath(path))
+    digest = hashlib.sha256()
+    _hash_file(digest, path)
+    for name in sorted(os.listdir(folder)):
+        full = os.path.join(folder, name)
+        if name.endswith(".py") and os.path.isfile(full) and full != os.path.abspath(path):
+            digest.update(name.encode())
+            _hash_file(digest, full)
+    return digest.hexdigest()
+
+
+def cache_key(component_cls: type, exec_properties: dict[str, Any],
+              inputs: dict[str, list[Artifact]]) -> str:
+    """The cache key of one node execution."""
+    modules = {k: module_file_fingerprint(exec_properties[k])
+               for k in MODULE_FILE_KEYS if isinstance(exec_properties.get(k), str)}
+    material = {
+        "component": f"{component_cls.__module__}.{component_cls.__qualname__}",
+        "code": code_version(component_cls),
+        "exec_properties": exec_properties,
+        "inputs": {k: [a.custom_properties.get("fingerprint") or a.uri for a in arts]
+                   for k, arts in sorted(inputs.items())},
+        "modules": modules,
+        "libraries": library_versions(),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,103 @@
+"""Pipeline: the components of one ML workflow, checked at build time."""
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+from beampipe.components.base import BaseComponent, RuntimeParameter, WiringError
+
+
+class Pipeline:
+    """A DAG of components plus where its data and metadata live.
+
+    Wiring is checked here, so mistakes surface when the pipeline is built,
+    not half-way through a run.
+    """
+
+    def __init__(self, pipeline_name: str, pipeline_root: str, components: Sequence[BaseComponent],
+                 metadata_uri: str | None = None, beam_pipeline_args: Sequence[str] | None = None,
+                 enable_cache: bool = True, metadata_connection_config: Any = None) -> None:
+        if not pipeline_name or not pipeline_name.replace("-", "_").replace(".", "_").isidentifier():
+            raise WiringError(f"pipeline name {pipeline_name!r}: use letters, digits, '-', '_' or '.'")
+        self.pipeline_name = pipeline_name
+        self.pipeline_root = pipeline_root
+        self.metadata_uri = metadata_uri or _uri_from_config(metadata_connection_config) or \
+            os.path.join(pipeline_root, "metadata.sqlite")
+        self.beam_pipeline_args = list(beam_pipeline_args or [])
+        self.enable_cache = enable_cache
+        self.components = topological_order(list(components))
+        self.source_file: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.pipeline_name
+
+    def runtime_parameters(self) -> dict[str, RuntimeParameter]:
+        """Every RuntimeParameter used in any node's execution properties."""
+        found: dict[str, RuntimeParameter] = {}
+        for comp in self.components:
+            for param in getattr(comp, "_runtime_parameters", []):
+                found[param.name] = param
+        return found
+
+
+def topological_order(components: list[BaseComponent]) -> list[BaseComponent]:
+    """Check the wiring, then order nodes so each comes after its producers."""
+    by_id: dict[str, BaseComponent] = {}
+    for comp in components:
+        if not isinstance(comp, BaseComponent):
+            raise WiringError(f"pipeline components must be components, got {comp!r}")
+        if comp.id in by_id and by_id[comp.id] is not comp:
+            raise WiringError(f"two nodes have the id '{comp.id}' ({type(by_id[comp.id]).__name__} "
+                              f"and {type(comp).__name__}): give one of them .with_id('...')")
+        by_id[comp.id] = comp
+    for comp in components:
+        comp.check_wiring()
+        for key, channel in comp.inputs.items():
+            producer = channel.producer
+            if producer is not None and by_id.get(producer.id) is not producer:
+                raise WiringError(f"node '{comp.id}' input {key!r} reads {channel.describe()}, "
+                                  f"but node '{producer.id}' is not in the pipeline's components")
+    ordered: list[BaseComponent] = []
+    state: dict[str, str] = {}
+
+    def visit(comp: BaseComponent, path: list[str]) -> None:
+        if state.get(comp.id) == "done":
+            return
+        if state.get(comp.id) == "visiting":
+            cycle = " -> ".join(path[path.index(comp.id):] + [comp.id])
+            raise WiringError(f"the pipeline has a cycle: {cycle}")
+        state[comp.id] = "visiting"
+        for upstream in upstream_nodes(comp):
+            visit(upstream, path + [comp.id])
+        state[comp.id] = "done"
+        ordered.append(comp)
+
+    for comp in components:
+        visit(comp, [])
+    return ordered
+
+
+def upstream_nodes(comp: BaseComponent) -> list[BaseComponent]:
+    """Producers of the node's inputs, plus nodes its condition reads."""
+    found = [ch.producer for ch in comp.inputs.values() if ch.producer is not None]
+    condition = comp.condition
+    if condition is not None:
+        found.extend(ch.producer for ch in condition.channels() if ch.producer is not None)
+    unique: dict[str, BaseComponent] = {}
+    for node in found:
+        unique.setdefault(node.id, node)
+    return list(unique.values())
+
+
+def _uri_from_config(config: Any) -> str | None:
+    """Accept TFX-style metadata connection configs: ours is just a URI string."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        return config
+    sqlite = getattr(config, "sqlite", None)
+    if sqlite is not None and getattr(sqlite, "filename_uri", ""):
+        return str(sqlite.filename_uri)
+    raise WiringError("metadata_connection_config: pass a URI string "
+                      "(a SQLite path, postgresql://... or mysql://...)")

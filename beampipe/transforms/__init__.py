@@ -1,0 +1,1 @@
+"""Beam PTransforms that executors compose. Importing this package loads nothing heavy."""
