@@ -1,0 +1,68 @@
+"""Helpers shared by CLI commands: load a pipeline file, parse --param, find the store."""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from typing import Any
+
+from beampipe.orchestration.ir import load_module_from_file
+from beampipe.orchestration.pipeline import Pipeline
+
+
+class UsageError(Exception):
+    """A problem with what the user typed: printed as one line, exit code 2."""
+
+
+def load_pipeline(path: str, pipeline_root: str | None = None,
+                  metadata_uri: str | None = None) -> Pipeline:
+    """Import a Python file and return its module-level ``pipeline``."""
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such pipeline file")
+    module = load_module_from_file(os.path.abspath(path))
+    pipeline = getattr(module, "pipeline", None)
+    if callable(pipeline) and not isinstance(pipeline, Pipeline):
+        pipeline = pipeline()
+    if not isinstance(pipeline, Pipeline):
+        raise UsageError(f"{path}: defines no module-level 'pipeline' (a beampipe Pipeline)")
+    if pipeline_root:
+        default_uri = os.path.join(pipeline.pipeline_root, "metadata.sqlite")
+        if pipeline.metadata_uri == default_uri:
+            pipeline.metadata_uri = os.path.join(pipeline_root, "metadata.sqlite")
+        pipeline.pipeline_root = pipeline_root
+    if metadata_uri:
+        pipeline.metadata_uri = metadata_uri
+    pipeline.source_file = os.path.abspath(path)
+    return pipeline
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    params = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+        key, value = item.split("=", 1)
+        params[key.strip()] = value
+    return params
+
+
+def metadata_uri_from(args: Any) -> str:
+    """--metadata-uri, else <--pipeline-root>/metadata.sqlite, else $BEAMPIPE_METADATA_URI."""
+    if getattr(args, "metadata_uri", None):
+        return args.metadata_uri
+    if getattr(args, "pipeline_root", None):
+        return os.path.join(args.pipeline_root, "metadata.sqlite")
+    env = os.environ.get("BEAMPIPE_METADATA_URI")
+    if env:
+        return env
+    raise UsageError("which store? give --metadata-uri URI or --pipeline-root DIR "
+                     "(or set BEAMPIPE_METADATA_URI)")
+
+
+def command_line(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in ["beampipe", *argv])
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"beampipe: {message}", file=sys.stderr)
+    return code
