@@ -142,6 +142,8 @@ def _publish(store: MetadataStore, root: str, node_id: str, exec_id: int, output
              contexts: list[Any], staging: str) -> None:
     for out_key, arts in outputs.items():
         for art in arts:
+            if art.id is not None:  # an existing artifact (Resolver): recorded as is, never moved
+                continue
             final = os.path.join(root, node_id, out_key, str(exec_id))
             os.makedirs(os.path.dirname(final), exist_ok=True)
             if os.path.exists(final):  # left by an earlier crashed attempt; never LIVE
