@@ -14,3 +14,18 @@ PENGUIN_CSV = os.path.join(os.path.dirname(__file__), "..", "examples", "penguin
 @pytest.fixture
 def penguin_csv() -> str:
     return os.path.abspath(PENGUIN_CSV)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on loopback; skipped locally if absent, required in CI."""
+    from tests.support.postgres import PostgresServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL binaries are missing; .ci/run should have installed them")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()

@@ -1,0 +1,70 @@
+"""Evaluator on real TFMA: a good model is blessed, thresholds and a baseline can refuse it."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from beampipe.components.base import Channel, ExecContext
+from beampipe.components.evaluator import Evaluator
+from beampipe.metadata.artifacts import Examples, Model, ModelBlessing, ModelEvaluation
+from tests.components import model_fixtures as mf
+
+
+def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, **props):
+    """Run the executor as the launcher would: empty staging dirs for outputs."""
+    out = {"evaluation": [ModelEvaluation(str(tmp_path / "evaluation"))],
+           "blessing": [ModelBlessing(str(tmp_path / "blessing"))]}
+    for arts in out.values():
+        os.makedirs(arts[0].uri)
+    comp = Evaluator(examples=Channel(Examples), model=Channel(Model),
+                     baseline_model=Channel(Model) if baseline else None,
+                     eval_config=eval_config, **props)
+    ctx = ExecContext(node_id="Evaluator", run_id="r", pipeline_name="p", pipeline_root=str(tmp_path),
+                      inputs={"examples": [examples], "model": [model],
+                              "baseline_model": [baseline] if baseline else []},
+                      outputs=out, exec_properties=json.loads(json.dumps(comp.exec_properties)),
+                      temp_dir=str(tmp_path / "tmp"))
+    Evaluator.execute(ctx)
+    return out["evaluation"][0], out["blessing"][0]
+
+
+def test_eval_config_travels_as_json():
+    comp = Evaluator(examples=Channel(Examples), model=Channel(Model), eval_config=mf.eval_config_json(0.5))
+    cfg = json.loads(comp.exec_properties["eval_config"])
+    assert cfg["modelSpecs"][0]["labelKey"] == "species"
+
+
+def test_good_model_blessed_and_threshold_refuses(tmp_path_factory, tmp_path):
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    evaluation, blessing = run_evaluator(tmp_path / "a", examples, model, mf.eval_config_json(0.8))
+    assert os.path.exists(os.path.join(blessing.uri, "BLESSED"))
+    assert blessing.custom_properties["blessed"] == 1
+    assert "sparse_categorical_accuracy" in json.loads(blessing.custom_properties["decided_by"])
+    report = open(os.path.join(evaluation.uri, "report.html")).read()
+    assert "Overall" in report and "island = Dream" in report and "sparse_categorical_accuracy" in report
+
+    # an impossible bar: NOT blessed, and the message names the metric
+    _, refused = run_evaluator(tmp_path / "b", examples, model, mf.eval_config_json(1.01))
+    assert os.path.exists(os.path.join(refused.uri, "NOT_BLESSED"))
+    assert not os.path.exists(os.path.join(refused.uri, "BLESSED"))
+    assert refused.custom_properties["blessed"] == 0
+    assert "sparse_categorical_accuracy" in refused.custom_properties["message"]
+
+
+def test_worse_candidate_fails_change_threshold(tmp_path_factory, tmp_path):
+    examples = mf.shared(tmp_path_factory, "examples")
+    good, bad = mf.shared(tmp_path_factory, "model"), mf.shared(tmp_path_factory, "bad_model")
+    config = mf.eval_config_json(0.0, change=-1e-10)  # must not get worse than the baseline
+    # First run, no baseline: change thresholds are not applied (rubber stamp), so blessed.
+    _, first = run_evaluator(tmp_path / "first", examples, bad, config)
+    assert first.custom_properties["blessed"] == 1
+    evaluation, blessing = run_evaluator(tmp_path / "second", examples, bad, config, baseline=good)
+    assert blessing.custom_properties["blessed"] == 0
+    assert "sparse_categorical_accuracy" in json.loads(blessing.custom_properties["decided_by"])
+    report = open(os.path.join(evaluation.uri, "report.html")).read()
+    assert "baseline" in report and "diff" in report
+    # and the good model beats the bad baseline
+    _, better = run_evaluator(tmp_path / "third", examples, good, config, baseline=bad)
+    assert better.custom_properties["blessed"] == 1
