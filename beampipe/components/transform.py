@@ -1,0 +1,267 @@
+"""Transform: TFT analyze-and-transform on Beam, from a user's ``preprocessing_fn``.
+
+The transform graph it writes is what serving applies to raw examples, so training data
+(materialized here) and serving data go through the very same graph.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import shutil
+import tempfile
+from typing import Any, Callable
+
+from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
+from beampipe.components.fn_args import describe_source, load_user_fn
+from beampipe.metadata.artifacts import (Artifact, ExampleAnomalies, Examples, ExampleStatistics,
+                                         Schema, TransformCache, TransformGraph)
+
+_SCHEMA_FILE = "schema.pbtxt"
+_STATS_FILE = "FeatureStats.pb"
+_ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+class Transform(BaseComponent):
+    """TFX's Transform: same inputs, parameters and output keys."""
+
+    INPUTS = {"examples": In(Examples), "schema": In(Schema),
+              "analyzer_cache": In(TransformCache, optional=True)}
+    OUTPUTS = {
+        "transform_graph": Out(TransformGraph),
+        "transformed_examples": Out(Examples),
+        "pre_transform_schema": Out(Schema),
+        "pre_transform_stats": Out(ExampleStatistics),
+        "post_transform_schema": Out(Schema),
+        "post_transform_stats": Out(ExampleStatistics),
+        "post_transform_anomalies": Out(ExampleAnomalies),
+        "updated_analyzer_cache": Out(TransformCache),
+    }
+    PARAMETERS = {
+        "module_file": Param(str),
+        "preprocessing_fn": Param(str),
+        "splits_config": Param(dict),
+        "materialize": Param(bool, default=True),
+        "disable_statistics": Param(bool, default=False),
+        "force_tf_compat_v1": Param(bool, default=False),
+        "custom_config": Param(dict),
+    }
+
+    def __init__(self, examples: Channel, schema: Channel, module_file: str | None = None,
+                 preprocessing_fn: str | Callable[..., Any] | None = None,
+                 splits_config: Any = None, analyzer_cache: Channel | None = None,
+                 materialize: bool = True, disable_statistics: bool = False,
+                 force_tf_compat_v1: bool = False, custom_config: dict[str, Any] | None = None) -> None:
+        if bool(module_file) == bool(preprocessing_fn):
+            raise ValueError("Transform: give exactly one of module_file and preprocessing_fn")
+        super().__init__(
+            {"examples": examples, "schema": schema, "analyzer_cache": analyzer_cache},
+            {"module_file": module_file, "preprocessing_fn": preprocessing_fn,
+             "splits_config": splits_config, "materialize": materialize,
+             "disable_statistics": disable_statistics, "force_tf_compat_v1": force_tf_compat_v1,
+             "custom_config": custom_config})
+
+    @classmethod
+    def execute(cls, ctx: ExecContext) -> None:
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+        module_file, fn_path = ctx.prop("module_file"), ctx.prop("preprocessing_fn")
+        user_fn = load_user_fn(module_file, fn_path, "preprocessing_fn")
+        source = describe_source(module_file, fn_path)
+        preprocessing_fn, failure = _guarded(user_fn, source, ctx.prop("custom_config"))
+
+        examples_list = ctx.inputs.get("examples") or []
+        if not examples_list:
+            raise ValueError(f"node '{ctx.node_id}': input 'examples' has no artifact")
+        # Several spans are analysed together; the newest one is transformed and materialized.
+        target = max(examples_list, key=lambda a: (a.span, a.version))
+        splits_config = ctx.prop("splits_config", {}) or {}
+        analyze = list(splits_config.get("analyze") or ["train"])
+        transform = list(splits_config.get("transform") or _split_names(target))
+        for art in examples_list:
+            _check_splits(art, analyze)
+        _check_splits(target, transform)
+
+        schema_path = os.path.join(ctx.input("schema").uri, _SCHEMA_FILE)
+        schema = _read_schema(schema_path)
+        out = {key: ctx.output(key) for key in cls.OUTPUTS}
+        shutil.copy(schema_path, os.path.join(out["pre_transform_schema"].uri, _SCHEMA_FILE))
+        cache_in = ctx.optional_input("analyzer_cache")
+        if cache_in is not None and os.path.isdir(cache_in.uri):
+            # WriteAnalysisCacheToFS merges into what is there: start from the old cache.
+            shutil.copytree(cache_in.uri, out["updated_analyzer_cache"].uri, dirs_exist_ok=True)
+        try:
+            _run_pipeline(ctx, preprocessing_fn, schema, examples_list, target, analyze, transform,
+                          out, use_cache=cache_in is not None)
+        except Exception as err:
+            if failure:
+                raise failure[0] from err
+            raise
+        if failure:
+            raise failure[0]
+
+        _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"].uri)
+        if not ctx.prop("disable_statistics", False):
+            _write_anomalies(out["post_transform_stats"].uri, out["post_transform_schema"].uri,
+                             out["post_transform_anomalies"].uri, analyze)
+            for key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
+                out[key].splits = analyze
+                out[key].span = target.span
+        if ctx.prop("materialize", True):
+            out["transformed_examples"].splits = transform
+            out["transformed_examples"].span = target.span
+            out["transformed_examples"].version = target.version
+
+
+def _guarded(fn: Callable[..., Any], source: str,
+             custom_config: dict[str, Any] | None) -> tuple[Callable[..., Any], list[ValueError]]:
+    """Wrap preprocessing_fn so its own errors surface as one ValueError naming it."""
+    failure: list[ValueError] = []
+    takes_config = len(inspect.signature(fn).parameters) >= 2
+
+    def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = fn(inputs, custom_config) if takes_config else fn(inputs)
+        except Exception as err:  # noqa: BLE001 - reported to the user as it stands
+            error = ValueError(f"preprocessing_fn in {source} raised {type(err).__name__}: {err}")
+            failure.append(error)
+            raise error from err
+        if not isinstance(result, dict) or not result:
+            error = ValueError(f"preprocessing_fn in {source} must return a non-empty dict of "
+                               f"tensors, got {type(result).__name__}")
+            failure.append(error)
+            raise error
+        return result
+
+    return preprocessing_fn, failure
+
+
+def _split_names(art: Artifact) -> list[str]:
+    names = getattr(art, "splits", None) or []
+    if not names and os.path.isdir(art.uri):
+        names = sorted(d[len("Split-"):] for d in os.listdir(art.uri) if d.startswith("Split-"))
+    return list(names)
+
+
+def _check_splits(art: Artifact, splits: list[str]) -> None:
+    for split in splits:
+        if not os.path.isdir(os.path.join(art.uri, f"Split-{split}")):
+            raise ValueError(f"Transform: Examples at {art.uri} have no split {split!r}; "
+                             f"splits are {_split_names(art)}")
+
+
+def _dataset_key(art: Artifact, split: str) -> str:
+    """A stable name for one split of one artifact: its content fingerprint when published."""
+    identity = art.custom_properties.get("fingerprint") or art.uri
+    digest = hashlib.sha1(str(identity).encode()).hexdigest()[:16]
+    return f"span-{art.span}-{split}-{digest}"
+
+
+def _read_schema(path: str) -> Any:
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    if not os.path.exists(path):
+        raise ValueError(f"Transform: schema file {path} does not exist")
+    with open(path) as f:
+        return text_format.Parse(f.read(), schema_pb2.Schema())
+
+
+def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema: Any,
+                  examples_list: list[Artifact], target: Artifact, analyze: list[str],
+                  transform: list[str], out: dict[str, Artifact], use_cache: bool) -> None:
+    """One Beam pipeline: analyse, write graph and cache, transform, materialize, statistics."""
+    import apache_beam as beam
+    import tensorflow_data_validation as tfdv
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.beam import analyzer_cache
+    from tfx_bsl.coders import example_coder
+    from tfx_bsl.public import tfxio
+
+    def source(art: Artifact, split: str) -> Any:
+        return tfxio.TFExampleRecord(file_pattern=[os.path.join(art.uri, f"Split-{split}", "*")],
+                                     schema=schema, telemetry_descriptors=["beampipe", "Transform"])
+
+    stats = not ctx.prop("disable_statistics", False)
+    materialize = ctx.prop("materialize", True)
+    temp_dir = ctx.temp_dir or tempfile.mkdtemp(prefix="beampipe-transform-")
+    cache_dir = out["updated_analyzer_cache"].uri
+    # The TFT context stays open until the pipeline has run (it exits last).
+    with tft_beam.Context(temp_dir=os.path.join(temp_dir, "tft"),
+                          force_tf_compat_v1=bool(ctx.prop("force_tf_compat_v1", False))), \
+            ctx.beam_pipeline() as p:
+        adapter_config = source(target, analyze[0]).TensorAdapterConfig()
+        raw: dict[tuple[str, str], Any] = {}
+        analysis_data = {}
+        for art in examples_list:
+            for split in analyze:
+                key = analyzer_cache.DatasetKey(_dataset_key(art, split))
+                pcoll = p | f"Read[{key.key}]" >> source(art, split).BeamSource()
+                analysis_data[key] = pcoll
+                if art is target:
+                    raw[(art.uri, split)] = pcoll
+        keys = sorted(analysis_data)
+        input_cache = (p | "ReadCache" >> analyzer_cache.ReadAnalysisCacheFromFS(cache_dir, keys)
+                       if use_cache else {})
+        transform_fn, output_cache = ((analysis_data, input_cache, adapter_config)
+                                      | "Analyze" >> tft_beam.AnalyzeDatasetWithCache(preprocessing_fn))
+        _ = output_cache | "WriteCache" >> analyzer_cache.WriteAnalysisCacheToFS(p, cache_dir, keys)
+        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(out["transform_graph"].uri)
+
+        for split in transform:
+            pcoll = raw.get((target.uri, split))
+            if pcoll is None:
+                pcoll = p | f"ReadTransform[{split}]" >> source(target, split).BeamSource()
+            if not (materialize or (stats and split in analyze)):
+                continue
+            transformed, _ = (((pcoll, adapter_config), transform_fn)
+                              | f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True))
+            batches = transformed | f"Batches[{split}]" >> beam.Map(lambda pair: pair[0])
+            if materialize:
+                prefix = os.path.join(out["transformed_examples"].uri, f"Split-{split}", "data_tfrecord")
+                _ = (batches
+                     | f"Encode[{split}]" >> beam.FlatMap(_encode, example_coder.RecordBatchToExamplesEncoder())
+                     | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                         prefix, file_name_suffix=".gz",
+                         compression_type=beam.io.filesystem.CompressionTypes.GZIP))
+            if stats and split in analyze:
+                _ = (batches | f"PostStats[{split}]" >> tfdv.GenerateStatistics()
+                     | f"WritePostStats[{split}]" >> tfdv.WriteStatisticsToBinaryFile(
+                         _stats_path(out["post_transform_stats"].uri, split)))
+        if stats:
+            for split in analyze:
+                pcoll = raw[(target.uri, split)]
+                _ = (pcoll | f"PreStats[{split}]" >> tfdv.GenerateStatistics(tfdv.StatsOptions(schema=schema))
+                     | f"WritePreStats[{split}]" >> tfdv.WriteStatisticsToBinaryFile(
+                         _stats_path(out["pre_transform_stats"].uri, split)))
+
+
+def _encode(batch: Any, encoder: Any) -> list[bytes]:
+    return encoder.encode(batch)
+
+
+def _stats_path(uri: str, split: str) -> str:
+    directory = os.path.join(uri, f"Split-{split}")
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, _STATS_FILE)
+
+
+def _write_post_schema(graph_uri: str, schema_uri: str) -> None:
+    import tensorflow_transform as tft
+
+    schema = tft.TFTransformOutput(graph_uri).transformed_metadata.schema
+    with open(os.path.join(schema_uri, _SCHEMA_FILE), "w") as f:
+        f.write(str(schema))
+
+
+def _write_anomalies(stats_uri: str, schema_uri: str, anomalies_uri: str, splits: list[str]) -> None:
+    """Validate post-transform statistics against the post-transform schema, per split."""
+    import tensorflow_data_validation as tfdv
+
+    schema = tfdv.load_schema_text(os.path.join(schema_uri, _SCHEMA_FILE))
+    for split in splits:
+        stats = tfdv.load_stats_binary(os.path.join(stats_uri, f"Split-{split}", _STATS_FILE))
+        anomalies = tfdv.validate_statistics(stats, schema)
+        directory = os.path.join(anomalies_uri, f"Split-{split}")
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, _ANOMALIES_FILE), "wb") as f:
+            f.write(anomalies.SerializeToString())
