@@ -1,0 +1,161 @@
+"""tf.Example building, hash-bucket splitting and TFRecord writing for ExampleGen.
+
+Examples go to ``Split-<name>/data_tfrecord-*.gz`` (gzip TFRecord), as TFX lays them out.
+A row's split is a 64-bit fingerprint (blake2b; pyfarmhash only hashes str) of a key
+modulo the total buckets; the key is the serialized example or the partition feature's
+value. Deterministic across runs and machines, so a re-run puts every row in the same split.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+from typing import Any, Iterable
+
+from beampipe.transforms.csv_decode import BYTES, FLOAT, INT, data_rows
+
+EXAMPLES_PREFIX = "data_tfrecord"
+
+
+def _example_class() -> Any:
+    from tensorflow.core.example import example_pb2
+    return example_pb2.Example
+
+
+def example_from_row(row: list[str], header: list[str], types: list[str]) -> Any:
+    """One CSV row -> tf.Example; empty values are left out (feature absent)."""
+    example = _example_class()()
+    feature = example.features.feature
+    for name, kind, value in zip(header, types, row):
+        if not value:
+            continue
+        if kind == INT:
+            feature[name].int64_list.value.append(int(value))
+        elif kind == FLOAT:
+            feature[name].float_list.value.append(float(value))
+        else:
+            feature[name].bytes_list.value.append(value.encode("utf-8"))
+    return example
+
+
+def example_from_dict(record: dict[str, Any]) -> Any:
+    """A Parquet row (dict of scalars or lists; None = absent) -> tf.Example."""
+    example = _example_class()()
+    feature = example.features.feature
+    for name, value in record.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        values = [v for v in values if v is not None]
+        if not values:
+            continue
+        first = values[0]
+        if isinstance(first, (bool, int)):
+            feature[name].int64_list.value.extend(int(v) for v in values)
+        elif isinstance(first, float):
+            feature[name].float_list.value.extend(values)
+        elif isinstance(first, (str, bytes)):
+            feature[name].bytes_list.value.extend(v.encode("utf-8") if isinstance(v, str) else v
+                                                  for v in values)
+        else:
+            raise ValueError(f"Parquet column {name!r}: values of type {type(first).__name__} "
+                             "cannot become a tf.Example feature (use numbers or strings)")
+    return example
+
+
+def partition_key(example: Any, feature_name: str) -> bytes:
+    """The bytes that decide the split when ``partition_feature_name`` is set."""
+    if feature_name not in example.features.feature:
+        raise ValueError(f"partition_feature_name {feature_name!r}: an example has no value for it; "
+                         "the partition feature must be present in every row")
+    feat = example.features.feature[feature_name]
+    kind = feat.WhichOneof("kind")
+    values = getattr(feat, kind).value if kind else []
+    if kind == "bytes_list":
+        return b"\0".join(values)
+    return ",".join(repr(v) for v in values).encode()
+
+
+class HashBuckets:
+    """beam.Partition function: (key, serialized example) -> split index."""
+
+    def __init__(self, buckets: list[int]) -> None:
+        self.bounds, total = [], 0
+        for b in buckets:
+            total += int(b)
+            self.bounds.append(total)
+        self.total = total
+
+    def __call__(self, element: tuple[bytes, bytes], num_partitions: int) -> int:
+        digest = hashlib.blake2b(element[0], digest_size=8).digest()
+        bucket = int.from_bytes(digest, "little") % self.total
+        for index, bound in enumerate(self.bounds):
+            if bucket < bound:
+                return index
+        return num_partitions - 1
+
+
+def keyed(serialized: bytes, example: Any, feature_name: str) -> tuple[bytes, bytes]:
+    return (partition_key(example, feature_name) if feature_name else serialized, serialized)
+
+
+class CsvFileToExamples:
+    """A DoFn-like callable (for beam.FlatMap): CSV file path -> (key, serialized example)."""
+
+    def __init__(self, header: list[str], types: list[str], partition_feature: str) -> None:
+        self.header, self.types, self.partition_feature = header, types, partition_feature
+        if partition_feature and partition_feature not in header:
+            raise ValueError(f"partition_feature_name {partition_feature!r} is not a CSV column; "
+                             f"columns are {header}")
+
+    def __call__(self, path: str) -> Iterable[tuple[bytes, bytes]]:
+        for row in data_rows(path):
+            example = example_from_row(row, self.header, self.types)
+            yield keyed(example.SerializeToString(), example, self.partition_feature)
+
+
+def write_split(pcoll: Any, split_dir: str, label: str) -> Any:
+    """Write serialized examples as gzip TFRecord shards under one Split-<name> dir."""
+    import apache_beam as beam
+    from apache_beam.io.filesystem import CompressionTypes
+    os.makedirs(split_dir, exist_ok=True)
+    return pcoll | f"Write[{label}]" >> beam.io.WriteToTFRecord(
+        os.path.join(split_dir, EXAMPLES_PREFIX), file_name_suffix=".gz",
+        compression_type=CompressionTypes.GZIP)
+
+
+def is_gzip(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def first_record(path: str) -> bytes | None:
+    """The first record of a TFRecord file (gzip or not), read by hand to check the payload."""
+    opener = gzip.open if is_gzip(path) else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(12)
+            if not head:
+                return None
+            if len(head) < 12:
+                raise ValueError("truncated record header")
+            (length,) = struct.unpack("<Q", head[:8])
+            data = f.read(length)
+            if len(data) != length:
+                raise ValueError("truncated record")
+            return data
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{path}: not a TFRecord file ({err})") from None
+
+
+def check_tfrecord_of_examples(path: str) -> None:
+    """Fail early, naming the file, when a TFRecord does not hold tf.Examples."""
+    record = first_record(path)
+    if record is None:
+        return
+    from google.protobuf.message import DecodeError
+    try:
+        example = _example_class().FromString(record)
+    except DecodeError:
+        raise ValueError(f"{path}: its first record is not a serialized tf.Example") from None
+    if not example.features.feature:
+        raise ValueError(f"{path}: its first record is not a tf.Example with features")

@@ -1,0 +1,120 @@
+"""TFDV building blocks shared by StatisticsGen, SchemaGen and ExampleValidator.
+
+File names follow TFX 1.16: ``Split-<name>/FeatureStats.pb`` (binary
+DatasetFeatureStatisticsList), ``schema.pbtxt``, ``Split-<name>/SchemaDiff.pb``
+(binary Anomalies).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Any
+
+STATS_FILE = "FeatureStats.pb"
+SCHEMA_FILE = "schema.pbtxt"
+ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+def split_dir(uri: str, split: str) -> str:
+    return os.path.join(uri, f"Split-{split}")
+
+
+def chosen_splits(splits: list[str], exclude: list[str] | None) -> list[str]:
+    """The artifact's splits minus the excluded ones, in order; unknown names are an error."""
+    exclude = list(exclude or [])
+    unknown = sorted(set(exclude) - set(splits))
+    if unknown:
+        raise ValueError(f"exclude_splits names {unknown}, which the input does not have (it has {splits})")
+    return [s for s in splits if s not in exclude]
+
+
+def stats_options(raw: Any, schema: Any = None) -> Any:
+    """A tfdv.StatsOptions from exec properties: its JSON (to_json()) or a dict of its arguments."""
+    import tensorflow_data_validation as tfdv
+    if isinstance(raw, str) and raw:
+        options = tfdv.StatsOptions.from_json(raw)
+    elif isinstance(raw, dict):
+        options = tfdv.StatsOptions(**raw)
+    else:
+        options = tfdv.StatsOptions()
+    if schema is not None:
+        options.schema = schema
+    return options
+
+
+def options_to_jsonable(value: Any) -> Any:
+    """Component-side: keep stats_options JSON-able for the IR."""
+    if value is None or isinstance(value, (str, dict)):
+        return value
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    raise ValueError(f"stats_options must be a tfdv.StatsOptions, its JSON or a dict, got {type(value).__name__}")
+
+
+def generate_statistics(pipeline: Any, label: str, examples_dir: str, out_dir: str, options: Any) -> None:
+    """Add to the pipeline: read one split's gzip TFRecords, compute stats, write FeatureStats.pb."""
+    import tensorflow_data_validation as tfdv
+    from tfx_bsl.public import tfxio
+
+    files = sorted(glob.glob(os.path.join(examples_dir, "*")))
+    if not files:
+        raise ValueError(f"{examples_dir} holds no example files")
+    os.makedirs(out_dir, exist_ok=True)
+    source = tfxio.TFExampleRecord(file_pattern=files, telemetry_descriptors=["beampipe"])
+    _ = (pipeline
+         | f"Read[{label}]" >> source.BeamSource()
+         | f"Stats[{label}]" >> tfdv.GenerateStatistics(options)
+         | f"Write[{label}]" >> tfdv.WriteStatisticsToBinaryFile(os.path.join(out_dir, STATS_FILE)))
+
+
+def load_statistics(uri: str, split: str) -> Any:
+    import tensorflow_data_validation as tfdv
+    path = os.path.join(split_dir(uri, split), STATS_FILE)
+    if not os.path.exists(path):
+        raise ValueError(f"statistics for split {split!r} not found: {path} is missing")
+    return tfdv.load_stats_binary(path)
+
+
+def load_schema(uri: str) -> Any:
+    """The schema.pbtxt of a Schema artifact (uri is its directory, or the file itself)."""
+    path = uri if os.path.isfile(uri) else os.path.join(uri, SCHEMA_FILE)
+    return parse_schema_file(path)
+
+
+def parse_schema_file(path: str) -> Any:
+    """A text-format Schema proto, or one ValueError naming the file and the problem."""
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    if not os.path.isfile(path):
+        raise ValueError(f"schema file {path} does not exist")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return text_format.Parse(f.read(), schema_pb2.Schema())
+    except (text_format.ParseError, UnicodeDecodeError) as err:
+        raise ValueError(f"schema file {path} is not a text-format tensorflow_metadata Schema: {err}") from None
+
+
+def write_schema(schema: Any, out_uri: str) -> str:
+    from google.protobuf import text_format
+    os.makedirs(out_uri, exist_ok=True)
+    path = os.path.join(out_uri, SCHEMA_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text_format.MessageToString(schema))
+    return path
+
+
+def anomaly_lines(anomalies: Any) -> list[str]:
+    """'feature: description' for every anomaly (drift and skew included)."""
+    lines = []
+    for name, info in sorted(anomalies.anomaly_info.items()):
+        text = info.description or info.short_description
+        lines.append(f"{name}: {text}")
+    if anomalies.HasField("dataset_anomaly_info"):
+        info = anomalies.dataset_anomaly_info
+        lines.append(f"(dataset): {info.description or info.short_description}")
+    return lines
+
+
+def summary_json(per_split: dict[str, list[str]]) -> str:
+    return json.dumps({s: len(lines) for s, lines in per_split.items()}, sort_keys=True)
