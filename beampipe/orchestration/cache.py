@@ -112,4 +112,7 @@ def cache_key(component_cls: type, exec_properties: dict[str, Any],
         "modules": modules,
         "libraries": library_versions(),
     }
+    hook = getattr(component_cls, "cache_material", None)  # e.g. ExampleGen: input file contents
+    if callable(hook):
+        material["extra"] = hook(exec_properties)
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
