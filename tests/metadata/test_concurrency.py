@@ -16,7 +16,7 @@ from tests.support.toy import Consume, Produce
 from beampipe.orchestration.pipeline import Pipeline
 root, db, i = sys.argv[1], sys.argv[2], sys.argv[3]
 p = Produce(text="worker" + i)
-nodes = [p] + [Consume(examples=p.outputs["examples"]).with_id(f"C{k}") for k in range(3)]
+nodes = [p] + [Consume(examples=p.outputs["examples"], sleep=0.01 * k).with_id(f"C{k}") for k in range(3)]
 result = LocalDagRunner().run(Pipeline("conc" + i, root, nodes, metadata_uri=db))
 print(result.status)
 sys.exit(0 if result.status == "COMPLETE" else 1)

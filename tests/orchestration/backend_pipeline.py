@@ -52,7 +52,7 @@ def Announce(pushed: InputArtifact[PushedModel], note: OutputArtifact[Model]) ->
 def make_pipeline(root: str) -> Pipeline:
     rows = MakeRows(rows=RuntimeParameter("rows", int, 5))
     count = CountRows(examples=rows.outputs["examples"])
-    judge = Judge(model=count.outputs["model"])
+    judge = Judge(model=count.outputs["model"], threshold=RuntimeParameter("threshold", int, 10))
     with Cond(judge.outputs["blessing"].future()[0].custom_property("blessed") == 1):
         push = Push(model=count.outputs["model"])
     announce = Announce(pushed=push.outputs["pushed"])
@@ -60,3 +60,18 @@ def make_pipeline(root: str) -> Pipeline:
 
 
 pipeline = make_pipeline(os.environ.get("BEAMPIPE_TEST_ROOT", "/tmp/beampipe-backend-test"))
+
+
+def lineage_summary(store, run_id: str) -> dict:
+    """Per node of a run: state, exec properties, and which node produced each input."""
+    from beampipe.metadata.lineage import inputs_of, producer_of, outputs_of
+    from beampipe.metadata.store import RUN_CONTEXT
+
+    summary = {}
+    for ex in store.executions_in_context(RUN_CONTEXT, run_id):
+        ins = {k: sorted(producer_of(store, a.id)["node_id"] for a in arts)
+               for k, arts in inputs_of(store, ex["id"]).items()}
+        outs = {k: [a.TYPE_NAME for a in arts] for k, arts in outputs_of(store, ex["id"]).items()}
+        summary[ex["node_id"]] = {"state": ex["state"], "inputs": ins, "outputs": outs,
+                                  "exec_properties": ex["exec_properties"]}
+    return summary
