@@ -91,8 +91,9 @@ def scan_csv(paths: list[str]) -> CsvLayout:
         width, types = len(header), layout.types
         for line, row in rows:
             if len(row) != width:
-                column = header[width] if len(row) > width else header[len(row)]
-                raise ValueError(f"{path} line {line} column {column!r}: expected {width} fields "
+                column = (f"{width + 1} (after the last column {header[-1]!r})" if len(row) > width
+                          else repr(header[len(row)]))
+                raise ValueError(f"{path} line {line} column {column}: expected {width} fields "
                                  f"as in the header, found {len(row)}")
             layout.rows += 1
             for i, value in enumerate(row):

@@ -128,6 +128,13 @@ def is_gzip(path: str) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
+def _masked_crc(data: bytes) -> int:
+    """TFRecord's masked CRC32C, to tell a TFRecord from any other file."""
+    import crcmod.predefined
+    crc = crcmod.predefined.mkPredefinedCrcFun("crc-32c")(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
 def first_record(path: str) -> bytes | None:
     """The first record of a TFRecord file (gzip or not), read by hand to check the payload."""
     opener = gzip.open if is_gzip(path) else open
@@ -139,6 +146,8 @@ def first_record(path: str) -> bytes | None:
             if len(head) < 12:
                 raise ValueError("truncated record header")
             (length,) = struct.unpack("<Q", head[:8])
+            if struct.unpack("<I", head[8:])[0] != _masked_crc(head[:8]):
+                raise ValueError("bad record header checksum")
             data = f.read(length)
             if len(data) != length:
                 raise ValueError("truncated record")

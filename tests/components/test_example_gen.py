@@ -1,0 +1,175 @@
+"""ExampleGen on real files through real Beam: splits, spans, formats, bad CSV, caching."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+
+import pytest
+
+from beampipe.components.base import ExecContext
+from beampipe.components.example_gen import CsvExampleGen, ImportExampleGen
+from beampipe.metadata.artifacts import Examples
+from beampipe.proto import Input, Output, RangeConfig, SplitConfig
+
+
+def run_example_gen(component, tmp_path, name: str = "out") -> Examples:
+    """Run a component's executor directly, the way the launcher does."""
+    ctx = ExecContext(node_id="ExampleGen", run_id="r1", pipeline_name="t", pipeline_root=str(tmp_path),
+                      inputs={}, outputs={"examples": [Examples(uri=str(tmp_path / name))]},
+                      exec_properties=component.exec_properties, temp_dir=str(tmp_path / "tmp"))
+    type(component).execute(ctx)
+    return ctx.output("examples")
+
+
+def read_examples(examples: Examples, split: str) -> list:
+    import tensorflow as tf
+    files = sorted(glob.glob(os.path.join(examples.uri, f"Split-{split}", "data_tfrecord-*.gz")))
+    assert files, f"no shards in split {split}"
+    return [tf.train.Example.FromString(r.numpy())
+            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def copy_penguins(penguin_csv: str, folder) -> str:
+    os.makedirs(folder, exist_ok=True)
+    return shutil.copy(penguin_csv, os.path.join(folder, "penguins.csv"))
+
+
+def test_penguin_csv_default_split(penguin_csv, tmp_path):
+    examples = run_example_gen(CsvExampleGen(input_base=os.path.dirname(penguin_csv)), tmp_path)
+    assert examples.splits == ["train", "eval"]
+    train, evals = read_examples(examples, "train"), read_examples(examples, "eval")
+    assert len(train) + len(evals) == 344
+    assert 200 <= len(train) <= 260  # 2:1 by hash buckets
+    first = train[0].features.feature
+    assert first["species"].bytes_list.value and first["year"].int64_list.value
+    # a row with empty fields (NA in the original) has those features absent
+    sparse = [e for e in train + evals if "bill_length_mm" not in e.features.feature]
+    assert len(sparse) == 2 and all("year" in e.features.feature for e in sparse)
+    assert len(examples.get_string_custom_property("input_fingerprint")) == 64
+    assert not glob.glob(os.path.join(examples.uri, "*", "beam-temp-*"))
+
+
+def test_partition_feature_and_three_splits(penguin_csv, tmp_path):
+    config = Output(split_config=SplitConfig(
+        splits=[SplitConfig.Split("train", 3), SplitConfig.Split("eval", 1), SplitConfig.Split("test", 1)],
+        partition_feature_name="island"))
+    examples = run_example_gen(CsvExampleGen(input_base=os.path.dirname(penguin_csv), output_config=config),
+                               tmp_path)
+    assert examples.splits == ["train", "eval", "test"]
+    islands = {}
+    total = 0
+    for split in examples.splits:
+        rows = read_examples(examples, split) if glob.glob(os.path.join(examples.uri, f"Split-{split}", "*")) else []
+        total += len(rows)
+        for e in rows:
+            islands.setdefault(e.features.feature["island"].bytes_list.value[0], set()).add(split)
+    assert total == 344
+    assert all(len(s) == 1 for s in islands.values())  # one island never straddles two splits
+
+
+def test_spans_latest_by_default_or_chosen(penguin_csv, tmp_path):
+    base = tmp_path / "in"
+    copy_penguins(penguin_csv, base / "span-1")
+    with open(base / "span-2" / "data.csv" if False else copy_penguins(penguin_csv, base / "span-2")) as f:
+        head = [next(f) for _ in range(31)]
+    with open(base / "span-2" / "penguins.csv", "w") as f:
+        f.writelines(head)  # span 2: 30 rows
+    pattern = Input(splits=[Input.Split("single_split", "span-{SPAN}/*.csv")])
+    latest = run_example_gen(CsvExampleGen(input_base=str(base), input_config=pattern), tmp_path, "a")
+    assert latest.span == 2
+    assert len(read_examples(latest, "train")) + len(read_examples(latest, "eval")) == 30
+    chosen = run_example_gen(CsvExampleGen(input_base=str(base), input_config=pattern, range_config=RangeConfig(
+        static_range=RangeConfig.StaticRange(1, 1))), tmp_path, "b")
+    assert chosen.span == 1
+    assert len(read_examples(chosen, "train")) + len(read_examples(chosen, "eval")) == 344
+
+
+def test_pre_split_input_keeps_its_splits(penguin_csv, tmp_path):
+    base = tmp_path / "in"
+    copy_penguins(penguin_csv, base / "train")
+    copy_penguins(penguin_csv, base / "eval")
+    config = Input(splits=[Input.Split("train", "train/*"), Input.Split("eval", "eval/*")])
+    examples = run_example_gen(CsvExampleGen(input_base=str(base), input_config=config), tmp_path)
+    assert examples.splits == ["train", "eval"]
+    assert len(read_examples(examples, "train")) == len(read_examples(examples, "eval")) == 344
+
+
+def test_import_tfrecord_gzip_and_plain_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import tensorflow as tf
+
+    base = tmp_path / "rec"
+    base.mkdir()
+    for name, options in [("a.tfrecord.gz", "GZIP"), ("b.tfrecord", None)]:
+        with tf.io.TFRecordWriter(str(base / name), options=options) as w:
+            for i in range(50):
+                e = tf.train.Example()
+                e.features.feature["x"].int64_list.value.append(i)
+                w.write(e.SerializeToString())
+    examples = run_example_gen(ImportExampleGen(input_base=str(base)), tmp_path, "rec_out")
+    xs = sorted(e.features.feature["x"].int64_list.value[0]
+                for s in examples.splits for e in read_examples(examples, s))
+    assert xs == sorted(list(range(50)) * 2)
+
+    pq_base = tmp_path / "pq"
+    pq_base.mkdir()
+    pq.write_table(pa.table({"n": [1, 2, None, 4], "f": [0.5, 1.5, 2.5, None], "s": ["a", "b", "c", "d"]}),
+                   str(pq_base / "d.parquet"))
+    examples = run_example_gen(ImportExampleGen(input_base=str(pq_base), payload_format="parquet"),
+                               tmp_path, "pq_out")
+    rows = [e for s in examples.splits for e in read_examples(examples, s)]
+    assert len(rows) == 4
+    by_s = {e.features.feature["s"].bytes_list.value[0]: e.features.feature for e in rows}
+    assert by_s[b"a"]["n"].int64_list.value == [1] and by_s[b"c"]["f"].float_list.value == [2.5]
+    assert "n" not in by_s[b"c"] and "f" not in by_s[b"d"]
+
+
+def test_import_rejects_non_example_files(tmp_path):
+    base = tmp_path / "in"
+    base.mkdir()
+    (base / "x.tfrecord").write_text("hello, this is text\n")
+    with pytest.raises(ValueError, match="x.tfrecord: not a TFRecord"):
+        run_example_gen(ImportExampleGen(input_base=str(base)), tmp_path)
+
+
+def _pipeline(root, components):
+    from beampipe.orchestration.pipeline import Pipeline
+    return Pipeline(pipeline_name="t", pipeline_root=str(root), components=components)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("content,expected", [
+    (b"a,b\n1,2\n3\n", "line 3 column 'b'"),
+    (b"a,b\n1,2\n3,\xff\n", "line 3 column 2: not valid UTF-8"),
+])
+def test_bad_csv_fails_the_node_and_leaves_nothing_live(tmp_path, content, expected):
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    base = tmp_path / "in"
+    base.mkdir()
+    (base / "bad.csv").write_bytes(content)
+    result = LocalDagRunner().run(_pipeline(tmp_path / "root", [CsvExampleGen(input_base=str(base))]))
+    assert result.status == "FAILED"
+    error = result.nodes["CsvExampleGen"].error
+    assert str(base / "bad.csv") in error and expected in error
+    store = MetadataStore(os.path.join(tmp_path, "root", "metadata.sqlite"))
+    assert [a for a, _ in store.artifacts_in_run(result.run_id) if a.state == "LIVE"] == []
+    store.close()
+
+
+@pytest.mark.e2e
+def test_edited_csv_of_same_size_reruns(tmp_path):
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    base = tmp_path / "in"
+    base.mkdir()
+    csv = base / "d.csv"
+    csv.write_text("a,b\n1,x\n2,y\n3,z\n")
+    components = [CsvExampleGen(input_base=str(base))]
+    first = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    again = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    csv.write_text("a,b\n1,x\n2,y\n4,z\n")  # same size, new content
+    edited = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    statuses = [r.nodes["CsvExampleGen"].status for r in (first, again, edited)]
+    assert statuses == ["COMPLETE", "CACHED", "COMPLETE"]
