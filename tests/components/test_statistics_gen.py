@@ -1,0 +1,55 @@
+"""StatisticsGen on the penguin examples: FeatureStats.pb per split, HTML report, exclude_splits."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from beampipe.components.base import ExecContext
+from beampipe.components.example_gen import CsvExampleGen
+from beampipe.components.statistics_gen import StatisticsGen
+from beampipe.metadata.artifacts import Examples, ExampleStatistics
+from tests.components.test_example_gen import run_example_gen
+
+
+def run_statistics_gen(examples: Examples, out_dir, **kwargs) -> ExampleStatistics:
+    component = StatisticsGen(examples=None, **kwargs)  # type: ignore[arg-type]
+    ctx = ExecContext(node_id="StatisticsGen", run_id="r1", pipeline_name="t", pipeline_root=str(out_dir),
+                      inputs={"examples": [examples]},
+                      outputs={"statistics": [ExampleStatistics(uri=str(out_dir))]},
+                      exec_properties=component.exec_properties, temp_dir=str(out_dir) + ".tmp")
+    StatisticsGen.execute(ctx)
+    return ctx.output("statistics")
+
+
+@pytest.fixture(scope="module")
+def penguin_examples(tmp_path_factory) -> Examples:
+    from tests.conftest import PENGUIN_CSV
+    tmp = tmp_path_factory.mktemp("eg")
+    return run_example_gen(CsvExampleGen(input_base=os.path.dirname(os.path.abspath(PENGUIN_CSV))), tmp)
+
+
+def test_statistics_per_split(penguin_examples, tmp_path):
+    import tensorflow_data_validation as tfdv
+    stats = run_statistics_gen(penguin_examples, tmp_path / "stats")
+    assert stats.splits == ["train", "eval"]
+    counts = {}
+    for split in stats.splits:
+        folder = tmp_path / "stats" / f"Split-{split}"
+        loaded = tfdv.load_stats_binary(str(folder / "FeatureStats.pb"))
+        dataset = loaded.datasets[0]
+        counts[split] = dataset.num_examples
+        names = {f.path.step[0] for f in dataset.features}
+        assert {"species", "island", "bill_length_mm", "body_mass_g", "sex", "year"} <= names
+        report = (folder / "report.html").read_text()
+        assert report.startswith("<!DOCTYPE html>") and "body_mass_g" in report and "facets" in report
+    assert counts["train"] + counts["eval"] == 344
+    assert stats.get_int_custom_property("num_examples_train") == counts["train"]
+
+
+def test_exclude_splits(penguin_examples, tmp_path):
+    stats = run_statistics_gen(penguin_examples, tmp_path / "stats", exclude_splits=["eval"])
+    assert stats.splits == ["train"]
+    assert not (tmp_path / "stats" / "Split-eval").exists()
+    with pytest.raises(ValueError, match="exclude_splits names \\['nope'\\]"):
+        run_statistics_gen(penguin_examples, tmp_path / "stats2", exclude_splits=["nope"])
