@@ -1,0 +1,147 @@
+"""Run one node of a compiled IR: the process every Airflow and Kubeflow task starts.
+
+    python -m beampipe.orchestration.entrypoint --ir IR --node ID --run-id RUN [--param K=V ...]
+
+IR is a file path, inline JSON, ``-`` (read stdin) or ``b64gz:<base64 of gzipped JSON>``.
+It opens the MLMD store named in the IR and calls ``launcher.run_node``, so caching,
+lineage and failure are exactly those of a local run. It prints the result as one JSON
+line and exits 0 on COMPLETE / CACHED / SKIPPED, 1 on FAILED, 2 on bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import gzip
+import json
+import os
+import re
+import sys
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Orchestrators read this exit code to mark the task skipped (not failed).
+EXIT_SKIPPED_ENV = "BEAMPIPE_EXIT_CODE_ON_SKIP"
+
+
+def read_ir(spec: str) -> dict[str, Any]:
+    """The IR from a path, inline JSON, '-' (stdin) or 'b64gz:...'."""
+    from beampipe.orchestration import ir as ir_mod
+
+    if spec == "-":
+        text = sys.stdin.read()
+    elif spec.startswith("b64gz:"):
+        text = gzip.decompress(base64.b64decode(spec[len("b64gz:"):])).decode()
+    elif spec.lstrip().startswith("{"):
+        text = spec
+    else:
+        return ir_mod.load(spec)
+    ir = json.loads(text)
+    if ir.get("ir_version") != ir_mod.IR_VERSION:
+        raise ValueError(f"IR version {ir.get('ir_version')} is not {ir_mod.IR_VERSION}")
+    return ir
+
+
+def encode_ir(ir: dict[str, Any]) -> str:
+    """A compact, shell- and YAML-safe form of the IR for one command-line argument."""
+    raw = json.dumps(ir, sort_keys=True, separators=(",", ":")).encode()
+    return "b64gz:" + base64.b64encode(gzip.compress(raw, mtime=0)).decode()
+
+
+def sanitize_run_id(run_id: str) -> str:
+    """Orchestrator run ids (``manual__2025-01-01T00:00:00+00:00``) as safe path parts."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
+
+
+def parse_param_args(pairs: Sequence[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {pair!r}: expected NAME=VALUE")
+        params[name.strip()] = value
+    return params
+
+
+def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
+        params_json: str = "", ignore_unknown_params: bool = False) -> tuple[int, dict[str, Any]]:
+    """Run the node; return (exit code, result dict). Never raises for user errors."""
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration import launcher
+
+    try:
+        ir = read_ir(ir_spec)
+        given = dict(params)
+        if params_json.strip():
+            extra = json.loads(params_json)
+            if not isinstance(extra, dict):
+                raise ValueError(f"--params-json must be a JSON object, got {params_json!r}")
+            given = {**extra, **given}
+        if ignore_unknown_params:  # Airflow conf may carry keys meant for others
+            declared = ir["pipeline"].get("parameters", {})
+            given = {k: v for k, v in given.items() if k in declared}
+        values = launcher.resolve_parameters(ir, given)
+        store = MetadataStore(ir["pipeline"]["metadata_uri"])
+    except (ValueError, KeyError, OSError, launcher.NodeError) as err:
+        return EXIT_USAGE, {"node_id": node_id, "status": "FAILED", "error": launcher.describe_error(err)}
+    try:
+        result = launcher.run_node(ir, node_id, run_id, values, store)
+    except (KeyError, launcher.NodeError) as err:
+        return EXIT_FAILED, {"node_id": node_id, "status": "FAILED",
+                             "error": launcher.describe_error(err)}
+    finally:
+        store.close()
+    assert result is not None
+    out = {**dataclasses.asdict(result), "run_id": run_id, "parameters": values}
+    return (EXIT_FAILED if result.status == "FAILED" else EXIT_OK), out
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(
+        prog="python -m beampipe.orchestration.entrypoint",
+        description="Run one node of a compiled beampipe pipeline (IR) through the launcher.")
+    parser.add_argument("--ir", required=True,
+                        help="IR file, inline JSON, '-' for stdin, or b64gz:<data>")
+    parser.add_argument("--node", required=True, help="node id")
+    parser.add_argument("--run-id", required=True, help="pipeline run id (shared by all nodes of a run)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="runtime parameter (repeatable)")
+    parser.add_argument("--params-json", default="", help="runtime parameters as a JSON object")
+    parser.add_argument("--ignore-unknown-params", action="store_true",
+                        help="drop parameters the pipeline does not declare (e.g. Airflow conf)")
+    parser.add_argument("--sanitize-run-id", action="store_true",
+                        help="replace characters other than [A-Za-z0-9._-] in the run id")
+    parser.add_argument("--status-file", default="",
+                        help="also write the status (COMPLETE/CACHED/SKIPPED/FAILED) to this file")
+    return parser
+
+
+def main_from_args(args: argparse.Namespace) -> int:
+    """Shared by this module's main and the ``beampipe run-node`` command."""
+    try:
+        params = parse_param_args(args.param)
+    except ValueError as err:
+        print(f"beampipe run-node: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    run_id = sanitize_run_id(args.run_id) if args.sanitize_run_id else args.run_id
+    code, result = run(args.ir, args.node, run_id, params, args.params_json,
+                       args.ignore_unknown_params)
+    if args.status_file:
+        os.makedirs(os.path.dirname(os.path.abspath(args.status_file)), exist_ok=True)
+        with open(args.status_file, "w") as f:
+            f.write(result["status"])
+    print(json.dumps(result, sort_keys=True, default=str), flush=True)
+    if code != EXIT_OK:
+        print(f"beampipe: node '{args.node}' FAILED: {result.get('error', '')}", file=sys.stderr)
+    elif result["status"] == "SKIPPED" and os.environ.get(EXIT_SKIPPED_ENV):
+        return int(os.environ[EXIT_SKIPPED_ENV])
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    return main_from_args(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
