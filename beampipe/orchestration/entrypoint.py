@@ -80,7 +80,7 @@ def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
         if ignore_unknown_params:  # Airflow conf may carry keys meant for others
             declared = ir["pipeline"].get("parameters", {})
             given = {k: v for k, v in given.items() if k in declared}
-        values = launcher.resolve_parameters(ir, given)
+        values = launcher.resolve_parameters(ir, _integral(ir, given))
         store = MetadataStore(ir["pipeline"]["metadata_uri"])
     except (ValueError, KeyError, OSError, launcher.NodeError) as err:
         return EXIT_USAGE, {"node_id": node_id, "status": "FAILED", "error": launcher.describe_error(err)}
@@ -94,6 +94,21 @@ def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
     assert result is not None
     out = {**dataclasses.asdict(result), "run_id": run_id, "parameters": values}
     return (EXIT_FAILED if result.status == "FAILED" else EXIT_OK), out
+
+
+def _integral(ir: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """'5.0' -> 5 for int parameters: orchestrators may render integers as floats."""
+    declared = ir["pipeline"].get("parameters", {})
+    out = dict(given)
+    for name, value in given.items():
+        if declared.get(name, {}).get("type") == "int" and isinstance(value, (str, float)):
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            if number.is_integer():
+                out[name] = int(number)
+    return out
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
