@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["run", "inspect"]
+COMMAND_MODULES = ["run", "inspect", "compile", "run_node", "submit"]
 
 
 def build_parser() -> argparse.ArgumentParser:
