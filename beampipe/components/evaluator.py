@@ -1,0 +1,243 @@
+"""Evaluator: TFMA metrics per slice, thresholds against values and a baseline, a blessing.
+
+The user's ``tfma.EvalConfig`` is stored as JSON (an execution property must be JSON) and
+parsed back in the executor. With no baseline (first run) change thresholds are dropped, as
+TFX does ("rubber stamp"); value thresholds always apply.
+
+Penguin label: TFMA needs an integer label for ``label_key='species'`` while the model's
+``serving_default`` parses RAW examples (string species). The model also exports a
+``transform_features`` signature (raw examples -> transformed features, species as its
+vocabulary index) and the EvalConfig names it in ``preprocessing_function_names``, exactly as
+TFX's penguin template does; TFMA then reads the label from the transformed features.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from typing import Any
+
+from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
+from beampipe.metadata.artifacts import Artifact, Examples, Model, ModelBlessing, ModelEvaluation
+
+BLESSED, NOT_BLESSED = "BLESSED", "NOT_BLESSED"
+
+
+class Evaluator(BaseComponent):
+    INPUTS = {"examples": In(Examples), "model": In(Model), "baseline_model": In(Model, optional=True)}
+    OUTPUTS = {"evaluation": Out(ModelEvaluation), "blessing": Out(ModelBlessing)}
+    PARAMETERS = {"eval_config": Param(str, required=True), "example_splits": Param(list),
+                  "fairness_indicator_thresholds": Param(list)}
+
+    def __init__(self, examples: Channel, model: Channel, baseline_model: Channel | None = None,
+                 eval_config: Any = None, example_splits: list[str] | None = None,
+                 fairness_indicator_thresholds: list[float] | None = None) -> None:
+        super().__init__({"examples": examples, "model": model, "baseline_model": baseline_model},
+                         {"eval_config": _config_json(eval_config), "example_splits": example_splits,
+                          "fairness_indicator_thresholds": fairness_indicator_thresholds})
+
+    @classmethod
+    def execute(cls, ctx: ExecContext) -> None:
+        import tensorflow_model_analysis as tfma
+        from tensorflow_model_analysis.utils import config_util
+
+        examples, model = ctx.input("examples"), ctx.input("model")
+        baseline = ctx.optional_input("baseline_model")
+        config = _parse_config(ctx.prop("eval_config"), ctx.node_id)
+        _add_fairness(config, ctx.prop("fairness_indicator_thresholds"))
+        config = config_util.update_eval_config_with_defaults(
+            config, has_baseline=baseline is not None, rubber_stamp=baseline is None)
+        shared = [tfma.default_eval_shared_model(
+            eval_saved_model_path=serving_model_path(baseline if spec.is_baseline else model),
+            model_name=spec.name, eval_config=config) for spec in config.model_specs]
+        splits = ctx.prop("example_splits") or ["eval"]
+        missing = [s for s in splits if s not in examples.splits]
+        if missing:
+            raise ValueError(f"node '{ctx.node_id}': Examples at {examples.uri} have splits "
+                             f"{examples.splits}, not {missing} (set example_splits)")
+        evaluation, blessing = ctx.output("evaluation"), ctx.output("blessing")
+        ctx.log.info("evaluating %s on %s (baseline %s)", model.uri, splits, baseline and baseline.uri)
+        from tfx_bsl.tfxio import tf_example_record
+        # TFMA reads Arrow record batches with the raw examples in a column (its input format).
+        tfxio = tf_example_record.TFExampleRecord(
+            file_pattern=[os.path.join(ctx.split_uri(examples, s), "*") for s in splits],
+            raw_record_column_name=tfma.ARROW_INPUT_COLUMN)
+        with ctx.beam_pipeline() as p:
+            _ = (p | "Read" >> tfxio.BeamSource()
+                 | "Evaluate" >> tfma.ExtractEvaluateAndWriteResults(
+                     eval_shared_model=shared if len(shared) > 1 else shared[0],
+                     eval_config=config, output_path=evaluation.uri))
+
+        validation = tfma.load_validation_result(evaluation.uri)
+        metrics = _load_metrics(evaluation.uri)
+        verdict, decided_by, message = _verdict(validation, config, metrics)
+        open(os.path.join(blessing.uri, BLESSED if verdict else NOT_BLESSED), "w").close()
+        blessing.custom_properties.update({
+            "blessed": int(verdict), "decided_by": json.dumps(decided_by), "message": message,
+            "current_model": model.uri, "current_model_id": int(model.id or 0)})
+        if baseline is not None:
+            blessing.custom_properties.update({"baseline_model": baseline.uri,
+                                               "baseline_model_id": int(baseline.id or 0)})
+        with open(os.path.join(evaluation.uri, "report.html"), "w") as f:
+            f.write(render_report(metrics, config, verdict, message, model.uri,
+                                  baseline.uri if baseline else None))
+        ctx.log.info("%s: %s", BLESSED if verdict else NOT_BLESSED, message)
+
+
+def serving_model_path(model: Artifact) -> str:
+    """``<uri>/Format-Serving`` as Trainer writes it; a bare SavedModel dir also works."""
+    path = os.path.join(model.uri, "Format-Serving")
+    return path if os.path.isdir(path) else model.uri
+
+
+def _config_json(config: Any) -> str | None:
+    """EvalConfig proto (or its JSON / dict) -> JSON text for the execution property."""
+    if config is None:
+        raise WiringError("Evaluator: eval_config (a tfma.EvalConfig) is required")
+    if isinstance(config, str):
+        return config
+    if isinstance(config, dict):
+        return json.dumps(config, sort_keys=True)
+    if not hasattr(config, "DESCRIPTOR"):
+        raise WiringError(f"Evaluator: eval_config must be a tfma.EvalConfig, got {type(config).__name__}")
+    from google.protobuf import json_format
+    return json_format.MessageToJson(config, sort_keys=True, indent=None)
+
+
+def _parse_config(text: str, node_id: str) -> Any:
+    import tensorflow_model_analysis as tfma
+    from google.protobuf import json_format
+    try:
+        return json_format.Parse(text, tfma.EvalConfig())
+    except json_format.ParseError as err:
+        raise ValueError(f"node '{node_id}': eval_config is not a valid tfma.EvalConfig: {err}") from None
+
+
+def _add_fairness(config: Any, thresholds: list[float] | None) -> None:
+    """TFX's fairness_indicator_thresholds: a FairnessIndicators metric at those thresholds."""
+    if not thresholds:
+        return
+    spec = config.metrics_specs[0] if config.metrics_specs else config.metrics_specs.add()
+    spec.metrics.add(class_name="FairnessIndicators",
+                     config=json.dumps({"thresholds": list(thresholds)}))
+
+
+# -- results -------------------------------------------------------------------
+
+
+def _load_metrics(output_path: str) -> dict[str, dict[tuple[str, str, bool], float]]:
+    """Scalar metrics by slice name ('Overall', 'island = Dream', ...)."""
+    import tensorflow_model_analysis as tfma
+
+    table: dict[str, dict[tuple[str, str, bool], float]] = {}
+    for record in tfma.load_metrics(output_path):
+        row = table.setdefault(_slice_name(record.slice_key), {})
+        for kv in record.metric_keys_and_values:
+            which = kv.value.WhichOneof("type")
+            if which != "double_value":
+                continue
+            metric = kv.key.name + (f" ({_sub_key(kv.key.sub_key)})" if kv.key.HasField("sub_key") else "")
+            row[(metric, kv.key.model_name, kv.key.is_diff)] = kv.value.double_value.value
+    return table
+
+
+def _sub_key(sub_key: Any) -> str:
+    for field in ("class_id", "k", "top_k"):
+        if sub_key.HasField(field):
+            return f"{field}={getattr(sub_key, field).value}"
+    return ""
+
+
+def _verdict(validation: Any, config: Any, metrics: dict) -> tuple[bool, list[str], str]:
+    """Blessed?, the metric(s) that decided, and a sentence saying so."""
+    if not validation.validation_ok:
+        failures, names = [], []
+        for per_slice in validation.metric_validations_per_slice:
+            where = _slice_name(per_slice.slice_key)
+            for failure in per_slice.failures:
+                names.append(failure.metric_key.name)
+                failures.append(f"{failure.metric_key.name} on {where}: {failure.message}")
+        if validation.missing_thresholds:
+            failures.append("a threshold names a metric that was not computed")
+        for missing in validation.missing_slices:
+            failures.append(f"slice {missing} has no examples")
+        text = "; ".join(failures) or "validation failed (see validations in the evaluation)"
+        return False, sorted(set(names)), "NOT BLESSED: " + text
+    checked = sorted(_thresholded_metrics(config))
+    if not checked:
+        return True, [], "BLESSED: no thresholds configured"
+    overall = metrics.get("Overall", {})
+    values = [f"{m}={v:.4g}" for (m, model, diff), v in sorted(overall.items())
+              if m in checked and not diff and model in ("", "candidate")]
+    return True, checked, "BLESSED: all thresholds passed (" + ", ".join(values or checked) + ")"
+
+
+def _thresholded_metrics(config: Any) -> set[str]:
+    """Metric names (as TFMA keys them) that carry a threshold."""
+    from tensorflow_model_analysis.metrics import metric_specs
+    keys = metric_specs.metric_thresholds_from_metrics_specs(config.metrics_specs, config)
+    return {key.name for key in keys}
+
+
+def _slice_name(slice_key: Any) -> str:
+    parts = []
+    for key in slice_key.single_slice_keys:
+        which = key.WhichOneof("kind")
+        value = getattr(key, which) if which else ""
+        parts.append(f"{key.column} = {value.decode() if isinstance(value, bytes) else value}")
+    return ", ".join(parts) or "Overall"
+
+
+# -- report --------------------------------------------------------------------
+_STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f0f0f0}
+td.s{text-align:left}.ok{color:#060}.bad{color:#a00}.d{color:#555;font-size:90%}"""
+
+
+def render_report(metrics: dict, config: Any, blessed: bool, message: str, model_uri: str,
+                  baseline_uri: str | None) -> str:
+    """One static HTML page: verdict, then a slice x metric table, baseline beside candidate."""
+    names = sorted({m for row in metrics.values() for (m, _, diff) in row if not diff})
+    has_baseline = baseline_uri is not None
+    head = "".join(f"<th colspan='3'>{html.escape(n)}</th>" if has_baseline else
+                   f"<th>{html.escape(n)}</th>" for n in names)
+    sub = ("<tr><th></th>" + "<th>candidate</th><th>baseline</th><th>diff</th>" * len(names)
+           + "</tr>") if has_baseline else ""
+    rows = []
+    ordered = sorted(metrics, key=lambda s: (s != "Overall", s))
+    for slice_name in ordered:
+        row = metrics[slice_name]
+        cells = []
+        for name in names:
+            cand = _get(row, name, ("", "candidate"), False)
+            if has_baseline:
+                base = _get(row, name, ("baseline",), False)
+                diff = _get(row, name, ("", "candidate"), True)
+                cells += [_fmt(cand), _fmt(base), f"<span class='d'>{_fmt(diff)}</span>"]
+            else:
+                cells.append(_fmt(cand))
+        rows.append(f"<tr><td class='s'>{html.escape(slice_name)}</td>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    verdict = (f"<p class='{'ok' if blessed else 'bad'}'><b>{BLESSED if blessed else NOT_BLESSED}</b>"
+               f" &mdash; {html.escape(message)}</p>")
+    models = f"<p>candidate: <code>{html.escape(model_uri)}</code>"
+    if baseline_uri:
+        models += f"<br>baseline: <code>{html.escape(baseline_uri)}</code>"
+    models += "</p>"
+    from google.protobuf import json_format
+    cfg = html.escape(json_format.MessageToJson(config, indent=1))
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
+            f"<style>{_STYLE}</style></head><body><h1>Model evaluation</h1>{verdict}{models}"
+            f"<table><tr><th>slice</th>{head}</tr>{sub}{''.join(rows)}</table>"
+            f"<h2>EvalConfig</h2><pre>{cfg}</pre></body></html>")
+
+
+def _get(row: dict, name: str, models: tuple[str, ...], diff: bool) -> float | None:
+    for model in models:
+        if (name, model, diff) in row:
+            return row[(name, model, diff)]
+    return None
+
+
+def _fmt(value: float | None) -> str:
+    return "&ndash;" if value is None else f"{value:.4g}"
