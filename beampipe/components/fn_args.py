@@ -162,6 +162,7 @@ def _load_module_file(path: str, fn_name: str) -> Any:
     directory = os.path.dirname(path)
     if directory not in sys.path:  # module files may import the files beside them
         sys.path.insert(0, directory)
+    _keras_tuner_on_tf_keras(path)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     try:
@@ -186,3 +187,46 @@ def call_user_fn(fn: Callable[..., Any], fn_name: str, source: str, *args: Any) 
 
 def describe_source(module_file: str | None, fn_path: str | None) -> str:
     return f"module file {os.path.abspath(module_file)}" if module_file else f"{fn_path!r}"
+
+
+def _keras_tuner_on_tf_keras(module_file: str) -> None:
+    """Make keras-tuner build and check tf-keras (Keras 2) models, as TFX module files expect.
+
+    keras-tuner 1.4 picks Keras 3 whenever it is installed and then rejects the tf.keras
+    models a module file builds under TF_USE_LEGACY_KERAS=1. It decides once, on import, from
+    ``keras.version()``: so it is imported here first, while that reports Keras 2.
+    """
+    if os.environ.get("TF_USE_LEGACY_KERAS") != "1" or "keras_tuner" in sys.modules:
+        return
+    try:
+        with open(module_file, errors="replace") as f:
+            if "keras_tuner" not in f.read():
+                return
+        import keras
+    except (OSError, ImportError):
+        return
+    version = getattr(keras, "version", None)
+    keras.version = lambda: "2"  # type: ignore[attr-defined]
+    try:
+        import keras_tuner  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        if version is None:
+            del keras.version
+        else:
+            keras.version = version  # type: ignore[attr-defined]
+
+
+def skip_autograph_for_tf_keras() -> None:
+    """Keep AutoGraph out of tf-keras's own code, as TensorFlow does for the ``keras`` package.
+
+    TF 2.16 lists ``keras`` but not ``tf_keras`` among the libraries AutoGraph leaves alone, so
+    the first ``fit`` re-transpiles hundreds of tf-keras functions: 35-50 s on a busy laptop
+    instead of about one. User-written ``call`` methods are still converted (Keras wraps them).
+    """
+    from tensorflow.python.autograph.core import config
+
+    rule = config.DoNotConvert("tf_keras")
+    if not any(str(r) == str(rule) for r in config.CONVERSION_RULES):
+        config.CONVERSION_RULES = (rule, *config.CONVERSION_RULES)

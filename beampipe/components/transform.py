@@ -99,6 +99,10 @@ class Transform(BaseComponent):
         if failure:
             raise failure[0]
 
+        # Serving parses raw examples with TFTransformOutput.raw_feature_spec(), read from here.
+        raw_metadata = os.path.join(out["transform_graph"].uri, "metadata")
+        os.makedirs(raw_metadata, exist_ok=True)
+        shutil.copy(schema_path, os.path.join(raw_metadata, _SCHEMA_FILE))
         _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"].uri)
         if not ctx.prop("disable_statistics", False):
             _write_anomalies(out["post_transform_stats"].uri, out["post_transform_schema"].uri,

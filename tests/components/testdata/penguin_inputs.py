@@ -87,3 +87,43 @@ def read_examples(pattern: str) -> list[Any]:
     assert files, f"no files match {pattern}"
     return [tf.train.Example.FromString(r.numpy())
             for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+PENGUIN_MODULE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                                              "examples", "penguin", "penguin_utils.py"))
+_TRANSFORMED: dict[str, Any] = {}
+
+
+def make_outputs(component: Any, root: str) -> dict[str, list[Any]]:
+    """Empty output artifacts for every output key of a component, as the launcher stages them."""
+    outputs = {}
+    for key, spec in component.OUTPUTS.items():
+        uri = os.path.join(root, key)
+        os.makedirs(uri, exist_ok=True)
+        outputs[key] = [spec.type(uri)]
+    return outputs
+
+
+def transformed_penguin() -> dict[str, Any]:
+    """Penguin examples, schema and one Transform run with penguin_utils, once per process.
+
+    Trainer and Tuner tests share it: the Transform run is the slow part.
+    """
+    if not _TRANSFORMED:
+        import tempfile
+
+        from beampipe.components.base import ExecContext
+        from beampipe.components.transform import Transform
+
+        root = tempfile.mkdtemp(prefix="beampipe-penguin-")
+        examples = write_examples(os.path.join(root, "examples"))
+        schema = write_schema(os.path.join(root, "schema"), examples)
+        outputs = make_outputs(Transform, os.path.join(root, "transform"))
+        ctx = ExecContext(node_id="Transform", run_id="r1", pipeline_name="penguin", pipeline_root=root,
+                          inputs={"examples": [examples], "schema": [schema]}, outputs=outputs,
+                          exec_properties={"module_file": PENGUIN_MODULE},
+                          temp_dir=os.path.join(root, "tmp"))
+        Transform.execute(ctx)
+        _TRANSFORMED.update(root=root, examples=examples, schema=schema,
+                            **{k: v[0] for k, v in outputs.items()})
+    return _TRANSFORMED
