@@ -1,0 +1,83 @@
+"""Pusher: copy a blessed model to a serving directory, ``<base_directory>/<version>/``.
+
+The version is a unix timestamp in seconds, bumped when needed so it always increases and
+never reuses a directory (TF Serving loads the highest number). The copy goes to a hidden
+temporary name first and is renamed into place, so a server never sees a half-written model.
+An unblessed model (evaluation or infra validation) is never pushed: ``pushed`` = 0.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
+from beampipe.components.evaluator import serving_model_path
+from beampipe.metadata.artifacts import Artifact, InfraBlessing, Model, ModelBlessing, PushedModel
+from beampipe.proto.serving import PushDestination, from_dict
+
+
+class Pusher(BaseComponent):
+    INPUTS = {"model": In(Model), "model_blessing": In(ModelBlessing, optional=True),
+              "infra_blessing": In(InfraBlessing, optional=True)}
+    OUTPUTS = {"pushed_model": Out(PushedModel)}
+    PARAMETERS = {"push_destination": Param(dict, required=True)}
+
+    def __init__(self, model: Channel, model_blessing: Channel | None = None,
+                 infra_blessing: Channel | None = None,
+                 push_destination: PushDestination | None = None) -> None:
+        if push_destination is not None and not isinstance(push_destination, (PushDestination, dict)):
+            raise WiringError("Pusher: push_destination must be "
+                              "PushDestination(filesystem=PushDestination.Filesystem(base_directory=...))")
+        super().__init__({"model": model, "model_blessing": model_blessing,
+                          "infra_blessing": infra_blessing}, {"push_destination": push_destination})
+
+    @classmethod
+    def execute(cls, ctx: ExecContext) -> None:
+        model = ctx.input("model")
+        out = ctx.output("pushed_model")
+        dest = from_dict(PushDestination, ctx.prop("push_destination"))
+        base = dest.filesystem.base_directory if dest and dest.filesystem else ""
+        if not base:
+            raise ValueError(f"node '{ctx.node_id}': push_destination.filesystem.base_directory is empty")
+        refusal = _refusal(ctx.optional_input("model_blessing"), ctx.optional_input("infra_blessing"))
+        if refusal:
+            ctx.log.info("not pushing %s: %s", model.uri, refusal)
+            out.custom_properties.update({"pushed": 0, "pushed_reason": refusal})
+            return
+        source = serving_model_path(model)
+        if not os.path.isfile(os.path.join(source, "saved_model.pb")):
+            raise ValueError(f"node '{ctx.node_id}': {source} holds no SavedModel (saved_model.pb)")
+        version, target = push(source, base)
+        ctx.log.info("pushed %s to %s", source, target)
+        out.custom_properties.update({"pushed": 1, "pushed_destination": target,
+                                      "pushed_version": str(version), "pushed_model": model.uri,
+                                      "pushed_model_id": int(model.id or 0)})
+
+
+def _refusal(model_blessing: Artifact | None, infra_blessing: Artifact | None) -> str:
+    """Why the model must not be pushed ('' when it may be). Files decide, as in TFX."""
+    if model_blessing is not None and not os.path.exists(os.path.join(model_blessing.uri, "BLESSED")):
+        return f"model is not blessed by the Evaluator ({model_blessing.uri})"
+    if infra_blessing is not None and not os.path.exists(
+            os.path.join(infra_blessing.uri, "INFRA_BLESSED")):
+        return f"model is not blessed by the InfraValidator ({infra_blessing.uri})"
+    return ""
+
+
+def push(source: str, base_directory: str) -> tuple[int, str]:
+    """Copy ``source`` to ``<base_directory>/<version>``; returns (version, path)."""
+    os.makedirs(base_directory, exist_ok=True)
+    existing = [int(n) for n in os.listdir(base_directory) if n.isdigit()]
+    version = max([int(time.time()), *[v + 1 for v in existing]])
+    while True:
+        target = os.path.join(base_directory, str(version))
+        staging = os.path.join(base_directory, f".{version}.incomplete")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging)
+        try:
+            os.rename(staging, target)  # fails if another pusher took this version meanwhile
+            return version, target
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            version += 1
