@@ -1,0 +1,149 @@
+"""BulkInferrer: batch predictions over Examples with tfx-bsl's RunInference.
+
+Why a custom model loader: tfx-bsl loads a SavedModel with the TF1 loader into a
+``tf.compat.v1.Session`` and feeds graph tensor names. A tf-keras (TF2) SavedModel restores
+its variables object-by-object, and that TF1 path can leave them unresolved ("Could not
+find variable dense_x/bias", which TFX 1.16's BulkInferrer hits on this stack). We pass
+RunInference a ``load_override_fn`` that loads the model the TF2 way
+(``tf.saved_model.load``) behind the small Session-like ``run(fetches, feed_dict)`` that
+RunInference calls, so tfx-bsl keeps batching, signature checks and PredictionLog building.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
+from beampipe.components.evaluator import serving_model_path
+from beampipe.metadata.artifacts import Examples, InferenceResult, Model, ModelBlessing
+from beampipe.proto.serving import DataSpec, ModelSpec, OutputExampleSpec, from_dict
+
+
+class BulkInferrer(BaseComponent):
+    INPUTS = {"examples": In(Examples), "model": In(Model),
+              "model_blessing": In(ModelBlessing, optional=True)}
+    OUTPUTS = {"inference_result": Out(InferenceResult), "output_examples": Out(Examples)}
+    PARAMETERS = {"data_spec": Param(dict), "model_spec": Param(dict),
+                  "output_example_spec": Param(dict)}
+
+    def __init__(self, examples: Channel, model: Channel, model_blessing: Channel | None = None,
+                 data_spec: DataSpec | None = None, model_spec: ModelSpec | None = None,
+                 output_example_spec: OutputExampleSpec | None = None) -> None:
+        super().__init__({"examples": examples, "model": model, "model_blessing": model_blessing},
+                         {"data_spec": data_spec, "model_spec": model_spec,
+                          "output_example_spec": output_example_spec})
+
+    @classmethod
+    def execute(cls, ctx: ExecContext) -> None:
+        import apache_beam as beam
+        from tfx_bsl.public.beam import RunInference
+        from tfx_bsl.public.proto import model_spec_pb2
+
+        examples, model = ctx.input("examples"), ctx.input("model")
+        blessing = ctx.optional_input("model_blessing")
+        result, out_examples = ctx.output("inference_result"), ctx.output("output_examples")
+        if blessing is not None and not os.path.exists(os.path.join(blessing.uri, "BLESSED")):
+            ctx.log.info("model %s is not blessed: no inference", model.uri)
+            result.custom_properties["inferred"] = 0
+            return
+        data_spec = from_dict(DataSpec, ctx.prop("data_spec")) or DataSpec()
+        model_spec = from_dict(ModelSpec, ctx.prop("model_spec")) or ModelSpec()
+        out_spec = from_dict(OutputExampleSpec, ctx.prop("output_example_spec"))
+        splits = data_spec.example_splits or examples.splits
+        missing = [s for s in splits if s not in examples.splits]
+        if missing:
+            raise ValueError(f"node '{ctx.node_id}': Examples at {examples.uri} have splits "
+                             f"{examples.splits}, not {missing}")
+        path = serving_model_path(model)
+        spec = model_spec_pb2.InferenceSpecType(saved_model_spec=model_spec_pb2.SavedModelSpec(
+            model_path=path, signature_name=model_spec.model_signature_name or ["serving_default"],
+            tag=model_spec.tag or ["serve"]))
+        gzip = beam.io.filesystem.CompressionTypes.GZIP
+        with ctx.beam_pipeline() as p:
+            for split in splits:
+                logs = (p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(
+                            os.path.join(ctx.split_uri(examples, split), "*"), compression_type=gzip)
+                        | f"Infer[{split}]" >> RunInference(spec, load_override_fn=load_tf2_model))
+                if out_spec is not None:
+                    _ = (logs | f"ToExample[{split}]" >> beam.Map(prediction_to_example, out_spec)
+                         | f"WriteExamples[{split}]" >> beam.io.WriteToTFRecord(
+                             os.path.join(ctx.split_uri(out_examples, split), "data_tfrecord"),
+                             file_name_suffix=".gz", compression_type=gzip))
+                else:
+                    from tensorflow_serving.apis import prediction_log_pb2
+                    _ = logs | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                        os.path.join(result.uri, f"prediction_logs-{split}"), file_name_suffix=".gz",
+                        compression_type=gzip, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
+        if out_spec is not None:
+            out_examples.splits = splits
+        result.custom_properties["inferred"] = 1
+        result.custom_properties["split_names"] = ",".join(splits)
+
+
+class _TF2Session:
+    """What RunInference needs of a tf.compat.v1.Session, over a TF2-loaded SavedModel."""
+
+    def __init__(self, model_path: str, tags: Any) -> None:
+        import tensorflow as tf
+        from tensorflow.python.saved_model import loader_impl
+
+        self._model = tf.saved_model.load(model_path, tags=list(tags))
+        meta = loader_impl.parse_saved_model(model_path).meta_graphs[0]
+        # graph tensor name -> (signature, input or output alias)
+        self._inputs, self._outputs = {}, {}
+        for sig_name, sig in meta.signature_def.items():
+            for alias, info in sig.inputs.items():
+                self._inputs[info.name] = (sig_name, alias)
+            for alias, info in sig.outputs.items():
+                self._outputs.setdefault(info.name, []).append((sig_name, alias))
+
+    def run(self, fetches: Any, feed_dict: dict[str, Any]) -> Any:
+        import tensorflow as tf
+        [(name, batch)] = feed_dict.items()
+        sig_name, alias = self._inputs[name]
+        outputs = self._model.signatures[sig_name](**{alias: tf.constant(batch)})
+
+        def value(tensor_name: str) -> Any:
+            out_alias = next(a for s, a in self._outputs[tensor_name] if s == sig_name)
+            return outputs[out_alias].numpy()
+
+        if isinstance(fetches, dict):  # as Session.run: the fetch structure is kept
+            return {key: value(name) for key, name in fetches.items()}
+        return [value(name) for name in fetches]
+
+    def close(self) -> None:
+        self._model = None
+
+
+def load_tf2_model(model_path: str, tags: Any) -> _TF2Session:
+    return _TF2Session(model_path, tags)
+
+
+def prediction_to_example(log: Any, spec: OutputExampleSpec) -> bytes:
+    """The request's tf.Example with the prediction outputs added as float features."""
+    import tensorflow as tf
+
+    which = log.WhichOneof("log_type")
+    if which != "predict_log":
+        raise ValueError(f"output_example_spec: only Predict signatures are supported, got {which}")
+    request, response = log.predict_log.request, log.predict_log.response
+    [serialized] = next(iter(request.inputs.values())).string_val
+    example = tf.train.Example.FromString(serialized)
+    columns = {}
+    for col_spec in spec.output_columns_spec:
+        if col_spec.predict_output is not None:
+            for col in col_spec.predict_output.output_columns:
+                columns[col["output_key"]] = col["output_column"]
+    for alias, tensor in response.outputs.items():
+        if columns and alias not in columns:
+            continue
+        name = columns.get(alias) or f"{spec.feature_prefix}{alias}"
+        values = tf.make_ndarray(tensor).reshape(-1)
+        feature = example.features.feature[name]
+        if values.dtype.kind in "iub":
+            feature.int64_list.value.extend(int(v) for v in values)
+        elif values.dtype.kind == "f":
+            feature.float_list.value.extend(float(v) for v in values)
+        else:
+            feature.bytes_list.value.extend(v if isinstance(v, bytes) else str(v).encode() for v in values)
+    return example.SerializeToString()
