@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.components.testdata.penguin_inputs import own_tmp_path  # noqa: F401 (fixture tmp_path)
+
 from beampipe.components.fn_args import DataAccessor, FnArgs, load_user_fn
 
 

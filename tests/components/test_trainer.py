@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from tests.components.testdata.penguin_inputs import own_tmp_path  # noqa: F401 (fixture tmp_path)
+
 from beampipe.components.base import ExecContext
 from beampipe.components.trainer import Trainer
 from tests.components.testdata.penguin_inputs import (PENGUIN_MODULE, make_outputs, penguin_rows,
@@ -135,3 +137,41 @@ def test_pipeline_with_broken_run_fn_fails_and_leaves_nothing_live(tmp_path) -> 
     store = MetadataStore(str(tmp_path / "mlmd.sqlite"))
     assert store.execution(failed.execution_id)["state"] == "FAILED"
     assert not os.path.exists(os.path.join(root, "Trainer"))
+
+
+@pytest.mark.e2e
+def test_penguin_pipeline_end_to_end_then_fully_cached(tmp_path) -> None:
+    """ExampleGen -> StatisticsGen -> SchemaGen -> Transform -> Tuner -> Trainer with the runner;
+    a second run settles every node from the cache."""
+    from beampipe.components import CsvExampleGen, SchemaGen, StatisticsGen, Transform, Tuner
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    from beampipe.orchestration.pipeline import Pipeline
+    from beampipe.proto.model import EvalArgs, TrainArgs
+
+    data = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "penguin", "data"))
+    gen = CsvExampleGen(input_base=data)
+    stats = StatisticsGen(examples=gen.outputs["examples"])
+    schema = SchemaGen(statistics=stats.outputs["statistics"])
+    transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"],
+                          module_file=PENGUIN_MODULE)
+    tuner = Tuner(examples=transform.outputs["transformed_examples"], module_file=PENGUIN_MODULE,
+                  transform_graph=transform.outputs["transform_graph"],
+                  train_args=TrainArgs(num_steps=20), eval_args=EvalArgs(num_steps=5))
+    trainer = Trainer(examples=transform.outputs["transformed_examples"], module_file=PENGUIN_MODULE,
+                      transform_graph=transform.outputs["transform_graph"],
+                      hyperparameters=tuner.outputs["best_hyperparameters"],
+                      train_args=TrainArgs(num_steps=200), eval_args=EvalArgs(num_steps=10))
+    pipeline = Pipeline("penguin-train", str(tmp_path / "root"),
+                        [gen, stats, schema, transform, tuner, trainer],
+                        metadata_uri=str(tmp_path / "mlmd.sqlite"))
+    first = LocalDagRunner().run(pipeline)
+    assert first.status == "COMPLETE", [(r.node_id, r.error) for r in first.failed]
+    model_uri = os.path.join(str(tmp_path / "root"), "Trainer", "model",
+                             str(first.nodes["Trainer"].execution_id))
+    graph_uri = os.path.join(str(tmp_path / "root"), "Transform", "transform_graph",
+                             str(first.nodes["Transform"].execution_id))
+    accuracy, _ = serving_metrics(model_uri, graph_uri)
+    print(f"\npipeline: {first.seconds:.1f}s, accuracy {accuracy:.3f}")
+    assert accuracy >= 0.9
+    second = LocalDagRunner().run(pipeline)
+    assert {r.status for r in second.nodes.values()} == {"CACHED"}

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from tests.components.testdata.penguin_inputs import own_tmp_path  # noqa: F401 (fixture tmp_path)
+
 from beampipe.components.base import ExecContext
 from beampipe.components.transform import Transform
 from tests.components.testdata.penguin_inputs import (PENGUIN_MODULE, make_outputs, penguin_rows,

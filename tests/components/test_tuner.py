@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests.components.testdata.penguin_inputs import own_tmp_path  # noqa: F401 (fixture tmp_path)
+
 from beampipe.components.base import ExecContext
 from beampipe.components.tuner import Tuner, TunerFnResult
 from beampipe.metadata.artifacts import HyperParameters

@@ -127,3 +127,24 @@ def transformed_penguin() -> dict[str, Any]:
         _TRANSFORMED.update(root=root, examples=examples, schema=schema,
                             **{k: v[0] for k, v in outputs.items()})
     return _TRANSFORMED
+
+
+def _own_tmp_path() -> Any:
+    """A temp dir of our own: pytest keeps only the newest 3 base temp dirs per user, so
+    another engineer's concurrent pytest run can delete ``tmp_path`` under a long test."""
+    import pathlib
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="beampipe-test-")
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _fixture() -> Any:
+    import pytest
+
+    return pytest.fixture(name="tmp_path")(_own_tmp_path)
+
+
+own_tmp_path = _fixture()
