@@ -30,7 +30,9 @@ def _pipeline_module():
 
 
 def _compiled(root: str, **options) -> tuple[dict, str]:
-    ir = ir_mod.compile_pipeline(_pipeline_module().make_pipeline(root))
+    pipeline = _pipeline_module().make_pipeline(root)
+    next(c for c in pipeline.components if c.id == "CountRows").with_resources(cpu="500m", memory="1Gi")
+    ir = ir_mod.compile_pipeline(pipeline)
     return ir, compile_dag(ir, python=sys.executable, retries=0, **options)
 
 
@@ -91,18 +93,36 @@ mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
 dag = mod.dag
 tasks = {t.task_id: {"type": type(t).__name__, "upstream": sorted(t.upstream_task_ids),
                      "retries": t.retries, "trigger_rule": str(t.trigger_rule)} for t in dag.tasks}
+for t in dag.tasks:
+    if type(t).__name__ == "KubernetesPodOperator":  # build the pod (no cluster is contacted)
+        from kubernetes.client import ApiClient
+        pod = ApiClient().sanitize_for_serialization(t.build_pod_request_obj())
+        container = pod["spec"]["containers"][0]
+        tasks[t.task_id]["pod"] = {k: container.get(k) for k in ("image", "command", "args", "resources")}
 print("RESULT " + json.dumps({"dag_id": dag.dag_id, "params": dict(dag.params), "tasks": tasks}))
+"""
+
+
+_KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: none, user: {token: unused}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
 """
 
 
 def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home):
     ir, _ = _compiled(str(tmp_path))
+    (tmp_path / "kubeconfig").write_text(_KUBECONFIG)
+    env = {**airflow_home, "KUBECONFIG": str(tmp_path / "kubeconfig")}
     for options, operator in (({}, "PythonOperator"),
                               ({"image": "example.com/beampipe:1"}, "KubernetesPodOperator")):
         text = compile_dag(ir, python=sys.executable, retries=3, **options)
         path = tmp_path / f"dag_{operator}.py"
         path.write_text(text)
-        got = _airflow(airflow_python, airflow_home, _STRUCTURE, str(path))
+        got = _airflow(airflow_python, env, _STRUCTURE, str(path))
         assert got["dag_id"] == "backend-test"
         assert got["params"] == {"rows": 5, "threshold": 10}
         for node in ir["nodes"]:
@@ -111,6 +131,14 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
             assert task["upstream"] == sorted(node["upstream"])
             assert task["retries"] == 3
             assert task["trigger_rule"].lower().endswith("none_failed" if node["upstream"] else "all_success")
+            if operator == "KubernetesPodOperator":
+                pod = task["pod"]
+                assert pod["image"] == "example.com/beampipe:1" and pod["command"] == ["python"]
+                assert pod["args"][:2] == ["-m", "beampipe.orchestration.entrypoint"]
+                assert pod["args"][pod["args"].index("--node") + 1] == node["id"]
+                assert "{{ run_id }}" in pod["args"]
+                want = {"requests": node["resources"], "limits": node["resources"]} if node["resources"] else None
+                assert pod["resources"] == want, node["id"]
 
 
 _RUN = """

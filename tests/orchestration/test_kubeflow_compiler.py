@@ -191,3 +191,31 @@ def test_task_commands_run_with_local_lineage(tmp_path):
     finally:
         store.close()
         ref.close()
+
+
+def test_parameter_types_and_name_checks(tmp_path):
+    from beampipe.components.base import RuntimeParameter
+    from beampipe.orchestration.pipeline import Pipeline
+
+    module = _module()
+    rows = module.MakeRows(rows=RuntimeParameter("rows", int, 5))
+    ir = ir_mod.compile_pipeline(Pipeline("Typed_Params", str(tmp_path), [rows]))
+    ir["pipeline"]["parameters"].update({"rate": {"type": "float", "default": 0.5},
+                                         "label": {"type": "str", "default": "x"}})
+    path = tmp_path / "p.yaml"
+    path.write_text(compile_yaml(ir))
+    spec = _strict_spec(str(path))
+    assert spec.pipeline_info.name == "typed-params"
+    types = {k: v.parameter_type for k, v in spec.root.input_definitions.parameters.items()}
+    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+    enum = pb.ParameterType.ParameterTypeEnum
+    assert types == {IR_PARAMETER: enum.Value("STRING"), "rows": enum.Value("NUMBER_INTEGER"),
+                     "rate": enum.Value("NUMBER_DOUBLE"), "label": enum.Value("STRING")}
+
+    ir["pipeline"]["parameters"][IR_PARAMETER] = {"type": "str", "default": ""}
+    with pytest.raises(ValueError, match="reserved"):
+        compile_yaml(ir)
+    del ir["pipeline"]["parameters"][IR_PARAMETER]
+    ir["nodes"].append({**ir["nodes"][0], "id": "makerows"})
+    with pytest.raises(ValueError, match="both become KFP task 'makerows'"):
+        compile_yaml(ir)

@@ -139,6 +139,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
                 '        env_vars={"TF_USE_LEGACY_KERAS": "1", '
                 '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)},',
                 f"        skip_on_exit_code=SKIP_EXIT_CODE, trigger_rule={trigger},",
+                *_k8s_resources(node.get("resources") or {}),
                 "    )",
             ]
         else:
@@ -152,3 +153,11 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
         for up in node["upstream"]:
             lines.append(f"    tasks[{up!r}] >> tasks[{node['id']!r}]")
     return "\n".join(lines) + "\n"
+
+
+def _k8s_resources(resources: dict[str, str]) -> list[str]:
+    """Node CPU/memory as the pod's requests and limits (a plain dict: no kubernetes import)."""
+    if not resources:
+        return []
+    wanted = {k: str(v) for k, v in resources.items() if k in ("cpu", "memory") and v}
+    return [f"        container_resources={{\"requests\": {wanted!r}, \"limits\": {wanted!r}}},"]
