@@ -20,6 +20,8 @@ import sys
 from typing import Any, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The pseudo node that closes a run (sets its MLMD state), run after every other node.
+FINISH_RUN = "__finish_run__"
 # Orchestrators read this exit code to mark the task skipped (not failed).
 EXIT_SKIPPED_ENV = "BEAMPIPE_EXIT_CODE_ON_SKIP"
 
@@ -84,6 +86,11 @@ def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
         store = MetadataStore(ir["pipeline"]["metadata_uri"])
     except (ValueError, KeyError, OSError, launcher.NodeError) as err:
         return EXIT_USAGE, {"node_id": node_id, "status": "FAILED", "error": launcher.describe_error(err)}
+    if node_id == FINISH_RUN:
+        try:
+            return finish_run(ir, run_id, values, store)
+        finally:
+            store.close()
     try:
         result = launcher.run_node(ir, node_id, run_id, values, store)
     except (KeyError, launcher.NodeError) as err:
@@ -94,6 +101,25 @@ def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
     assert result is not None
     out = {**dataclasses.asdict(result), "run_id": run_id, "parameters": values}
     return (EXIT_FAILED if result.status == "FAILED" else EXIT_OK), out
+
+
+def finish_run(ir: dict[str, Any], run_id: str, values: dict[str, Any],
+               store: Any) -> tuple[int, dict[str, Any]]:
+    """Close the run in MLMD (COMPLETE/FAILED), as the local runner does; the last task of a
+    compiled pipeline runs this. Exit 1 when the run failed, so the orchestrator's run fails too."""
+    from beampipe.metadata.store import RUN_CONTEXT
+
+    latest: dict[str, dict[str, Any]] = {}
+    for ex in sorted(store.executions_in_context(RUN_CONTEXT, run_id), key=lambda e: e["id"]):
+        latest[ex.get("node_id", "?")] = ex  # retries: the last attempt counts
+    failed = sorted(n for n, ex in latest.items() if ex["state"] == "FAILED")
+    not_run = [n["id"] for n in ir["nodes"] if n["id"] not in latest]
+    status = "FAILED" if failed or not_run else "COMPLETE"
+    store.set_run_state(ir["pipeline"]["name"], run_id, status, params=json.dumps(values),
+                        nodes=json.dumps([n["id"] for n in ir["nodes"]]))
+    result = {"node_id": FINISH_RUN, "run_id": run_id, "status": status, "failed": failed,
+              "not_run": not_run, "error": f"failed: {failed}, not run: {not_run}" if status == "FAILED" else ""}
+    return (EXIT_FAILED if status == "FAILED" else EXIT_OK), result
 
 
 def _integral(ir: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +143,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         description="Run one node of a compiled beampipe pipeline (IR) through the launcher.")
     parser.add_argument("--ir", required=True,
                         help="IR file, inline JSON, '-' for stdin, or b64gz:<data>")
-    parser.add_argument("--node", required=True, help="node id")
+    parser.add_argument("--node", required=True,
+                        help=f"node id; {FINISH_RUN} closes the run (state COMPLETE/FAILED in MLMD)")
     parser.add_argument("--run-id", required=True, help="pipeline run id (shared by all nodes of a run)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="runtime parameter (repeatable)")

@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from beampipe.orchestration import ir as ir_mod
-from beampipe.orchestration.compilers.airflow import compile_dag
+from beampipe.orchestration.compilers.airflow import FINISH_TASK, compile_dag
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -139,6 +139,9 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
                 assert "{{ run_id }}" in pod["args"]
                 want = {"requests": node["resources"], "limits": node["resources"]} if node["resources"] else None
                 assert pod["resources"] == want, node["id"]
+        finish = got["tasks"][FINISH_TASK]
+        assert finish["upstream"] == sorted(n["id"] for n in ir["nodes"])
+        assert finish["trigger_rule"].lower().endswith("all_done") and finish["type"] == operator
 
 
 _RUN = """
@@ -179,6 +182,7 @@ def test_dag_runs_in_airflow_with_local_lineage_and_cache(tmp_path, airflow_pyth
     with_param, defaults = runs
     assert with_param["state"].lower().endswith("success"), with_param
     assert {s.lower().split(".")[-1] for s in with_param["tasks"].values()} == {"success"}
+    assert len(with_param["tasks"]) == len(ir["nodes"]) + 1
     # A false condition skips Push (and Announce after it) without failing the DAG.
     assert defaults["state"].lower().endswith("success"), defaults
     assert defaults["tasks"]["Push"].lower().endswith("skipped")
@@ -209,6 +213,10 @@ def test_dag_runs_in_airflow_with_local_lineage_and_cache(tmp_path, airflow_pyth
             "MakeRows": "CACHED", "CountRows": "CACHED", "Judge": "CACHED",
             "Push": "CANCELED", "Announce": "CANCELED"}
         assert {n: s["inputs"] for n, s in again.items()} == {n: s["inputs"] for n, s in first.items()}
+        # The last task closes each run in MLMD, as the local runner does.
+        states = {r["run_id"]: r["state"] for r in store.runs("backend-test")}
+        assert states[sanitize_run_id(with_param["run_id"])] == "COMPLETE"
+        assert states[sanitize_run_id(defaults["run_id"])] == "COMPLETE"
     finally:
         store.close()
         ref_store.close()

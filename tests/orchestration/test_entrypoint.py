@@ -44,6 +44,8 @@ def test_runs_nodes_caches_skips_and_records_parameters(ir_file, capsys):
         statuses[node] = result["status"]
         assert result["run_id"] == "r1" and result["parameters"] == {"rows": 5, "threshold": 3}
     assert statuses == dict.fromkeys(ORDER, "COMPLETE")
+    code, result = _main(capsys, "--ir", path, "--node", entrypoint.FINISH_RUN, "--run-id", "r1")
+    assert (code, result["status"], result["failed"]) == (0, "COMPLETE", [])
 
     # Same node again, other run, IR given inline: a cache hit.
     code, result = _main(capsys, "--ir", json.dumps(ir), "--node", "MakeRows", "--run-id", "r2")
@@ -136,10 +138,15 @@ def test_failed_node_via_cli_exits_1_and_names_the_problem(tmp_path):
     assert result["status"] == "FAILED"
     assert "data.csv: line 3 has 2 columns" in result["error"]
     assert "node 'Broken' FAILED: data.csv: line 3" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "beampipe", "run-node", "--ir", str(ir_path),
+                           "--node", entrypoint.FINISH_RUN, "--run-id", "r1"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and json.loads(proc.stdout.strip().splitlines()[-1])["failed"] == ["Broken"]
     store = MetadataStore(ir["pipeline"]["metadata_uri"])
     try:
         [ex] = store.executions_in_context(RUN_CONTEXT, "r1")
         assert ex["state"] == "FAILED" and not store.artifacts_of(ex["id"])
+        assert {r["run_id"]: r["state"] for r in store.runs("broken")} == {"r1": "FAILED"}
     finally:
         store.close()
 

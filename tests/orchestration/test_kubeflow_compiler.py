@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from beampipe.orchestration import ir as ir_mod
-from beampipe.orchestration.compilers.kubeflow import IR_PARAMETER, compile_yaml, memory_gb
+from beampipe.orchestration.compilers.kubeflow import FINISH_TASK, IR_PARAMETER, compile_yaml, memory_gb
+from beampipe.orchestration.entrypoint import FINISH_RUN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -52,7 +53,11 @@ def test_kfp_loads_it_and_strict_parse_succeeds(tmp_path):
     assert loaded.component_spec.inputs["rows"].default == 5
 
     tasks = spec.root.dag.tasks
-    assert {t.task_info.name for t in tasks.values()} == {n["id"] for n in ir["nodes"]}
+    assert {t.task_info.name for t in tasks.values()} == {n["id"] for n in ir["nodes"]} | {FINISH_RUN}
+    finish = tasks[FINISH_TASK]
+    assert set(finish.dependent_tasks) == set(tasks) - {FINISH_TASK}
+    assert finish.trigger_policy.strategy == finish.trigger_policy.TriggerStrategy.Value(
+        "ALL_UPSTREAM_TASKS_COMPLETED")
     names = {t.task_info.name: key for key, t in tasks.items()}
     from google.protobuf import json_format
 
@@ -171,10 +176,10 @@ def test_task_commands_run_with_local_lineage(tmp_path):
 
     first = _run_like_kfp(path, tmp_path / "kfp1", "backend-test-abc12", {"threshold": 3})
     assert first == {"MakeRows": "CACHED", "CountRows": "CACHED", "Judge": "COMPLETE",
-                     "Push": "COMPLETE", "Announce": "COMPLETE"}
+                     "Push": "COMPLETE", "Announce": "COMPLETE", FINISH_RUN: "COMPLETE"}
     second = _run_like_kfp(path, tmp_path / "kfp2", "backend-test-def34", {})
     assert second == {"MakeRows": "CACHED", "CountRows": "CACHED", "Judge": "CACHED",
-                      "Push": "SKIPPED", "Announce": "SKIPPED"}
+                      "Push": "SKIPPED", "Announce": "SKIPPED", FINISH_RUN: "COMPLETE"}
 
     store = MetadataStore(ir["pipeline"]["metadata_uri"])
     ref = MetadataStore(os.path.join(reference_root, "metadata.sqlite"))
@@ -188,6 +193,8 @@ def test_task_commands_run_with_local_lineage(tmp_path):
         local = module.lineage_summary(store, "local-defaults")
         assert {n: s["inputs"] for n, s in skipped.items()} == {n: s["inputs"] for n, s in local.items()}
         assert skipped["Push"]["state"] == local["Push"]["state"] == "CANCELED"
+        states = {r["run_id"]: r["state"] for r in store.runs("backend-test")}
+        assert states["backend-test-abc12"] == states["backend-test-def34"] == "COMPLETE"
     finally:
         store.close()
         ref.close()

@@ -7,7 +7,8 @@ for one node. The IR travels inside the DAG file; the Airflow run id becomes the
 pipeline run id; runtime parameters come from ``dag_run.conf`` with the IR's defaults.
 A node the launcher skips (false condition, skipped upstream) is marked skipped in
 Airflow and its downstream tasks still run (trigger rule ``none_failed``), so they
-record their own skips in MLMD just as a local run does.
+record their own skips in MLMD just as a local run does. A last task (trigger rule
+``all_done``) closes the run in MLMD and fails the DAG run when a node failed.
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ import sys
 from typing import Any
 
 from beampipe.orchestration.compilers import task_id
-from beampipe.orchestration.entrypoint import encode_ir
+from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 
 SKIP_EXIT_CODE = 99
+FINISH_TASK = "beampipe_finish_run"
 
 _HEADER = '''\
 """Airflow 3 DAG for the beampipe pipeline {name!r}.
@@ -127,9 +129,12 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
         ") as dag:",
         "    tasks = {}",
     ]
-    for node in ir["nodes"]:
-        tid = task_id(node["id"])
+    finish = {"id": FINISH_RUN, "upstream": [n["id"] for n in ir["nodes"]], "resources": {}}
+    for node in [*ir["nodes"], finish]:
+        tid = FINISH_TASK if node is finish else task_id(node["id"])
         trigger = '"none_failed"' if node["upstream"] else '"all_success"'
+        if node is finish:  # closes the run in MLMD whatever happened; fails if the run failed
+            trigger = '"all_done"'
         if image:
             lines += [
                 f"    tasks[{node['id']!r}] = KubernetesPodOperator(",
@@ -149,7 +154,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
                 f"        op_kwargs={{\"node_id\": {node['id']!r}}}, trigger_rule={trigger},",
                 "    )",
             ]
-    for node in ir["nodes"]:
+    for node in [*ir["nodes"], finish]:
         for up in node["upstream"]:
             lines.append(f"    tasks[{up!r}] >> tasks[{node['id']!r}]")
     return "\n".join(lines) + "\n"

@@ -8,16 +8,18 @@ pipeline input ``beampipe_ir`` (gzipped, base64) with the IR as default, handed 
 task; runtime parameters are pipeline inputs too. Conditions are evaluated by the
 launcher (they read MLMD artifact properties, which KFP's CEL cannot see), so a false
 condition records a skipped execution exactly as a local run does; each task exports
-its status as the output parameter ``status``.
+its status as the output parameter ``status``. A last task (trigger strategy
+ALL_UPSTREAM_TASKS_COMPLETED) closes the run in MLMD.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from beampipe.orchestration.entrypoint import encode_ir
+from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 
 IR_PARAMETER = "beampipe_ir"
+FINISH_TASK = "beampipe-finish-run"
 DEFAULT_IMAGE = "beampipe:latest"
 SCHEMA_VERSION = "2.1.0"
 _KFP_TYPES = {"int": "NUMBER_INTEGER", "float": "NUMBER_DOUBLE", "str": "STRING"}
@@ -48,35 +50,48 @@ def build_spec(ir: dict[str, Any], image: str | None = None, python: str = "pyth
     deployment = pb.PipelineDeploymentConfig()
     names = task_names(ir)
     for node in ir["nodes"]:
-        tid = names[node["id"]]
-        comp_name, exec_name = f"comp-{tid}", f"exec-{tid}"
-        comp = spec.components[comp_name]
-        comp.executor_label = exec_name
-        _parameter(comp.input_definitions.parameters[IR_PARAMETER], "STRING", None, pb)
-        for name, p in params.items():
-            _parameter(comp.input_definitions.parameters[name], _KFP_TYPES[p["type"]], None, pb)
-        comp.output_definitions.parameters["status"].parameter_type = \
-            pb.ParameterType.ParameterTypeEnum.Value("STRING")
-
-        container = deployment.executors[exec_name].container
-        container.image = image or DEFAULT_IMAGE
-        container.command.extend([python, "-m", "beampipe.orchestration.entrypoint"])
-        container.args.extend(_args(node["id"], params))
-        env = container.env.add()
-        env.name, env.value = "TF_USE_LEGACY_KERAS", "1"
-        _resources(container.resources, node.get("resources") or {})
-
-        task = spec.root.dag.tasks[tid]
-        task.task_info.name = node["id"]
-        task.component_ref.name = comp_name
-        task.dependent_tasks.extend(names[u] for u in node["upstream"])
-        task.caching_options.enable_cache = False
-        for name in [IR_PARAMETER, *params]:
-            task.inputs.parameters[name].component_input_parameter = name
+        _add_task(spec, deployment, names[node["id"]], node["id"], [names[u] for u in node["upstream"]],
+                  node.get("resources") or {}, params, image, python, pb)
+    # Closes the run in MLMD once every task is done, whether they succeeded or not.
+    finish = _add_task(spec, deployment, FINISH_TASK, FINISH_RUN, list(names.values()), {}, params,
+                       image, python, pb)
+    finish.trigger_policy.strategy = \
+        pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.Value("ALL_UPSTREAM_TASKS_COMPLETED")
 
     spec.deployment_spec.CopyFrom(json_format.ParseDict(
         json_format.MessageToDict(deployment), struct_pb2.Struct()))
     return spec
+
+
+def _add_task(spec: Any, deployment: Any, tid: str, node_id: str, upstream: list[str],
+              resources: dict[str, str], params: dict[str, Any], image: str | None, python: str,
+              pb: Any) -> Any:
+    """One component, its container executor and its task in the root DAG."""
+    comp_name, exec_name = f"comp-{tid}", f"exec-{tid}"
+    comp = spec.components[comp_name]
+    comp.executor_label = exec_name
+    _parameter(comp.input_definitions.parameters[IR_PARAMETER], "STRING", None, pb)
+    for name, p in params.items():
+        _parameter(comp.input_definitions.parameters[name], _KFP_TYPES[p["type"]], None, pb)
+    comp.output_definitions.parameters["status"].parameter_type = \
+        pb.ParameterType.ParameterTypeEnum.Value("STRING")
+
+    container = deployment.executors[exec_name].container
+    container.image = image or DEFAULT_IMAGE
+    container.command.extend([python, "-m", "beampipe.orchestration.entrypoint"])
+    container.args.extend(_args(node_id, params))
+    env = container.env.add()
+    env.name, env.value = "TF_USE_LEGACY_KERAS", "1"
+    _resources(container.resources, resources)
+
+    task = spec.root.dag.tasks[tid]
+    task.task_info.name = node_id
+    task.component_ref.name = comp_name
+    task.dependent_tasks.extend(upstream)
+    task.caching_options.enable_cache = False
+    for name in [IR_PARAMETER, *params]:
+        task.inputs.parameters[name].component_input_parameter = name
+    return task
 
 
 def compile_yaml(ir: dict[str, Any], image: str | None = None, python: str | None = None,
@@ -142,6 +157,8 @@ def task_names(ir: dict[str, Any]) -> dict[str, str]:
     names: dict[str, str] = {}
     for node in ir["nodes"]:
         name = kfp_name(node["id"])
+        if name == FINISH_TASK:
+            raise ValueError(f"node id {node['id']!r} is reserved by the Kubeflow compiler")
         clash = [n for n, v in names.items() if v == name]
         if clash:
             raise ValueError(f"nodes '{clash[0]}' and '{node['id']}' both become KFP task '{name}': "
