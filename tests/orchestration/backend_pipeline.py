@@ -22,8 +22,11 @@ def MakeRows(examples: OutputArtifact[Examples], rows: Parameter[int] = 5) -> No
 
 @component
 def CountRows(examples: InputArtifact[Examples], model: OutputArtifact[Model]) -> None:
-    with open(os.path.join(examples.uri, "rows.txt")) as f:
+    path = os.path.join(examples.uri, "rows.txt")
+    with open(path) as f:
         n = len(f.readlines())
+    if n == 0:
+        raise ValueError(f"{path}: no rows")
     with open(os.path.join(model.uri, "count.txt"), "w") as f:
         f.write(str(n))
     model.custom_properties["rows"] = n

@@ -177,9 +177,9 @@ def test_dag_runs_in_airflow_with_local_lineage_and_cache(tmp_path, airflow_pyth
     with open(dag_file, "w") as f:
         f.write(text)
     runs = _airflow(airflow_python, airflow_home, _RUN, dag_file,
-                    json.dumps([{"threshold": 3, "unrelated_key": "ignored"}, {}]))
+                    json.dumps([{"threshold": 3, "unrelated_key": "ignored"}, {}, {"rows": 0}]))
     print("dag.test runs:", json.dumps(runs))
-    with_param, defaults = runs
+    with_param, defaults, broken = runs
     assert with_param["state"].lower().endswith("success"), with_param
     assert {s.lower().split(".")[-1] for s in with_param["tasks"].values()} == {"success"}
     assert len(with_param["tasks"]) == len(ir["nodes"]) + 1
@@ -217,6 +217,20 @@ def test_dag_runs_in_airflow_with_local_lineage_and_cache(tmp_path, airflow_pyth
         states = {r["run_id"]: r["state"] for r in store.runs("backend-test")}
         assert states[sanitize_run_id(with_param["run_id"])] == "COMPLETE"
         assert states[sanitize_run_id(defaults["run_id"])] == "COMPLETE"
+
+        # A failing node fails the DAG run; its downstream never runs; nothing partial is LIVE.
+        assert broken["state"].lower().endswith("failed"), broken
+        tasks = {k: v.lower().split(".")[-1] for k, v in broken["tasks"].items()}
+        assert tasks == {"MakeRows": "success", "CountRows": "failed", "Judge": "upstream_failed",
+                         "Push": "upstream_failed", "Announce": "upstream_failed",
+                         FINISH_TASK: "failed"}
+        run_id = sanitize_run_id(broken["run_id"])
+        failed = module.lineage_summary(store, run_id)
+        assert {n: s["state"] for n, s in failed.items()} == {"MakeRows": "COMPLETE", "CountRows": "FAILED"}
+        assert failed["CountRows"]["outputs"] == {}
+        assert {r["run_id"]: r["state"] for r in store.runs("backend-test")}[run_id] == "FAILED"
+        [ex] = [e for e in store.executions_in_context("pipeline_run", run_id) if e["node_id"] == "CountRows"]
+        assert ex["error"].endswith("rows.txt: no rows")
     finally:
         store.close()
         ref_store.close()
