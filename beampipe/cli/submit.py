@@ -33,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
         params = parse_params(args.param)
     except UsageError as err:
         return fail(str(err))
+    try:
+        params = typed_arguments(args.pipeline_yaml, params)
+    except ValueError as err:
+        return fail(str(err))
     import kfp
 
     try:
@@ -44,3 +48,24 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"submitting to {args.host} failed: {type(err).__name__}: {err}", code=1)
     print(f"submitted run {run_result.run_id} to {args.host}")
     return 0
+
+
+def typed_arguments(pipeline_yaml: str, given: dict[str, str]) -> dict[str, Any]:
+    """--param strings typed as the pipeline's inputs declare (KFP checks parameter types)."""
+    import yaml
+
+    with open(pipeline_yaml) as f:
+        declared = (((yaml.safe_load(f) or {}).get("root") or {}).get("inputDefinitions") or {}).get(
+            "parameters") or {}
+    typed: dict[str, Any] = {}
+    for name, raw in given.items():
+        if name not in declared:
+            raise ValueError(f"{pipeline_yaml}: no pipeline parameter {name!r}; "
+                             f"parameters are {sorted(declared)}")
+        kind = declared[name].get("parameterType")
+        try:
+            typed[name] = int(raw) if kind == "NUMBER_INTEGER" else float(raw) \
+                if kind == "NUMBER_DOUBLE" else raw
+        except ValueError:
+            raise ValueError(f"--param {name}={raw}: {name} is {kind}") from None
+    return typed

@@ -165,3 +165,17 @@ def test_compile_cli_writes_both_targets(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "beampipe", "compile", PIPELINE_FILE, "--target", "nomad",
                            "--output", str(tmp_path / "x")], env=env, capture_output=True, text=True)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_submit_types_parameters_from_the_pipeline_yaml(tmp_path):
+    from beampipe.cli.submit import typed_arguments
+    from beampipe.orchestration.compilers.kubeflow import compile_yaml
+
+    module = ir_mod.load_module_from_file(PIPELINE_FILE, "backend_pipeline")
+    path = tmp_path / "p.yaml"
+    path.write_text(compile_yaml(ir_mod.compile_pipeline(module.make_pipeline(str(tmp_path)))))
+    assert typed_arguments(str(path), {"threshold": "3"}) == {"threshold": 3}
+    with pytest.raises(ValueError, match="no pipeline parameter 'nope'"):
+        typed_arguments(str(path), {"nope": "1"})
+    with pytest.raises(ValueError, match="threshold is NUMBER_INTEGER"):
+        typed_arguments(str(path), {"threshold": "high"})
