@@ -19,6 +19,8 @@ def register(sub: Any) -> None:
     p.add_argument("--from-node", help="start here; upstream artifacts come from the latest run")
     p.add_argument("--to-node", help="stop after this node")
     p.add_argument("--parallelism", type=int, default=2, help="nodes run at once (default 2)")
+    p.add_argument("--orchestrator", choices=["threads", "beam"], default="threads",
+                   help="schedule nodes with a thread pool (default) or as a Beam pipeline on DirectRunner")
     p.set_defaults(func=run)
 
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(nodes)
     print(f"pipeline {ir['pipeline']['name']}: {len(nodes)} nodes, root {ir['pipeline']['root']}")
     try:
-        result = LocalDagRunner(args.parallelism, progress).run(
+        result = LocalDagRunner(args.parallelism, progress, args.orchestrator).run(
             ir, params, from_node=args.from_node, to_node=args.to_node)
     except NodeError as err:
         progress.close()

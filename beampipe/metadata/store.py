@@ -7,6 +7,9 @@ execution of node N" are single context queries.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any, Iterable
 
@@ -32,6 +35,9 @@ class MetadataStore:
         self._guard = Guard(sqlite_path(uri))
         config = connection_config(uri)
         with self._guard.held():
+            db_path = sqlite_path(uri)
+            if db_path is not None and not os.path.exists(db_path):
+                _create_wal_database(db_path)
             self._mlmd = with_retries(lambda: metadata_store.MetadataStore(config), what="connect")
         self._type_ids: dict[tuple[str, str], int] = {}
 
@@ -105,12 +111,23 @@ class MetadataStore:
     def start_execution(self, type_name: str, contexts: list[Any], inputs: Outputs,
                         props: dict[str, Any]) -> int:
         """Record a RUNNING execution with its input events; return its id."""
+        return self.record_execution(type_name, "RUNNING", contexts, inputs, None, props)
+
+    def record_execution(self, type_name: str, state: str, contexts: list[Any], inputs: Outputs,
+                         outputs: Outputs | None, props: dict[str, Any]) -> int:
+        """One put_execution: an execution in its state with input and output events.
+
+        Used alone for executions that do no work (CACHED, skipped), so they cost
+        one transaction.
+        """
         execution = self.pb.Execution(type_id=self.type_id("execution", type_name),
-                                      last_known_state=self.pb.Execution.RUNNING)
+                                      last_known_state=getattr(self.pb.Execution, state))
         for key, value in props.items():
             _set(execution.custom_properties, key, value)
         events = [(self._artifact_proto(a), self._event("INPUT", key, i))
                   for key, arts in inputs.items() for i, a in enumerate(arts)]
+        events += [(self._artifact_proto(a), self._event("OUTPUT", key, i))
+                   for key, arts in (outputs or {}).items() for i, a in enumerate(arts)]
         exec_id, _, _ = self.call("put_execution", execution, events, contexts,
                                   reuse_context_if_already_exist=True)
         return exec_id
@@ -233,6 +250,20 @@ class MetadataStore:
         return {"id": e.id, "type": self._type_name("execution", e.type_id),
                 "state": self.pb.Execution.State.Name(e.last_known_state),
                 **_props(e.custom_properties)}
+
+
+def _create_wal_database(db_path: str) -> None:
+    """Create the SQLite file in write-ahead-log mode: one fsync per commit instead of the
+    rollback journal's several. The mode is stored in the file, so MLMD's connections use it.
+
+    It runs in a child process on purpose: opening the file with Python's own SQLite in
+    this process would, on close, drop the POSIX locks MLMD's SQLite holds on it.
+    """
+    code = ("import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1])\n"
+            "c.execute('PRAGMA journal_mode=WAL')\n"
+            "c.close()\n")
+    subprocess.run([sys.executable, "-c", code, db_path], check=True, timeout=60)
 
 
 def _set(mapping: Any, key: str, value: Any) -> None:

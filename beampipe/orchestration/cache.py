@@ -61,7 +61,7 @@ def code_version(cls: type) -> str:
     """A hash of the source file that defines the component (its executor lives there)."""
     try:
         path = inspect.getsourcefile(cls)
-    except TypeError:
+    except (TypeError, OSError):  # built in a REPL or `python -c`: no file to hash
         path = None
     if not path or not os.path.exists(path):
         return getattr(cls, "__qualname__", "?")

@@ -88,8 +88,8 @@ def run_node(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, An
         if not evaluate(node["condition"], lambda p, k: latest_outputs(store, pipe["name"], p, run_id).get(k, [])):
             skipped_by = "its condition is false"
     if skipped_by is not None:
-        exec_id = store.start_execution(type_name, contexts, inputs, {**base_props, "skipped": skipped_by})
-        store.finish_execution(exec_id, "CANCELED", contexts, props={"finished_at": time.time()})
+        exec_id = store.record_execution(type_name, "CANCELED", contexts, inputs, None,
+                                         {**base_props, "skipped": skipped_by, "finished_at": time.time()})
         return NodeResult(node_id, "SKIPPED", exec_id, time.time() - started, skipped_by)
 
     key = cache.cache_key(cls, exec_props, inputs)
@@ -98,9 +98,9 @@ def run_node(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, An
         hit = _cached_outputs(store, type_name, key)
         if hit is not None:
             cached_from, outputs = hit
-            exec_id = store.start_execution(type_name, contexts, inputs,
-                                            {**base_props, "cache_key": key, "cached_from": cached_from})
-            store.finish_execution(exec_id, "CACHED", contexts, outputs, {"finished_at": time.time()})
+            exec_id = store.record_execution(type_name, "CACHED", contexts, inputs, outputs,
+                                             {**base_props, "cache_key": key, "cached_from": cached_from,
+                                              "finished_at": time.time()})
             return NodeResult(node_id, "CACHED", exec_id, time.time() - started)
     if not allow_execute:
         return None

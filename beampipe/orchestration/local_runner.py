@@ -1,11 +1,18 @@
-"""Run a pipeline here: the DAG itself runs as a Beam pipeline on DirectRunner.
+"""Run a pipeline here, every node through the one launcher.
 
-Nodes are grouped into levels (a node's level is one more than its deepest
-producer's). Each level is a Beam stage whose elements are node ids: a DoFn runs
-each node through the launcher, the stage waits on the previous level through a
-side input, and with ``direct_num_workers`` threads the nodes of one level run
-at the same time. Before any of that, a cheap pass settles every node the cache
-can answer, so a fully cached re-run never imports Beam or TensorFlow.
+Two orchestrators schedule the nodes; both start with a cheap pass that settles
+every node the cache can answer, so a fully cached re-run never imports Beam or
+TensorFlow.
+
+- ``threads`` (default): a wavefront scheduler; a node starts as soon as its
+  producers finish, up to ``parallelism`` at once.
+- ``beam``: the DAG itself runs as a Beam pipeline on DirectRunner. Nodes are
+  grouped into levels (one more than the deepest producer's); each level is a
+  Beam stage whose elements are node ids, a DoFn runs each node, the stage waits
+  on the previous level through a side input, and with ``direct_num_workers``
+  threads the nodes of one level run at the same time. It costs Beam's stage
+  overhead per level (see benchmarks/orchestration_overhead.py), which is why
+  it is not the default.
 """
 from __future__ import annotations
 
@@ -89,9 +96,13 @@ def levels(ir: dict[str, Any], node_ids: list[str]) -> list[list[str]]:
 class LocalDagRunner:
     """Runs a Pipeline (or its IR) on this machine; TFX's LocalDagRunner().run(pipeline)."""
 
-    def __init__(self, parallelism: int = 2, reporter: Reporter | None = None) -> None:
+    def __init__(self, parallelism: int = 2, reporter: Reporter | None = None,
+                 orchestrator: str = "threads") -> None:
+        if orchestrator not in ("threads", "beam"):
+            raise ValueError(f"orchestrator must be 'threads' or 'beam', not {orchestrator!r}")
         self.parallelism = max(1, parallelism)
         self.reporter = reporter
+        self.orchestrator = orchestrator
 
     def run(self, pipeline: Pipeline | dict[str, Any], params: dict[str, Any] | None = None,
             run_id: str | None = None, from_node: str | None = None,
@@ -126,7 +137,8 @@ class LocalDagRunner:
         if pending:
             _REPORTERS[run_id] = report
             try:
-                results.update(self._run_with_beam(ir, pending, run_id, values, results))
+                schedule = self._run_with_beam if self.orchestrator == "beam" else self._run_with_threads
+                results.update(schedule(ir, pending, run_id, values, results))
             finally:
                 _REPORTERS.pop(run_id, None)
 
@@ -135,6 +147,29 @@ class LocalDagRunner:
         store.close()
         return RunResult(run_id, status, {n: results[n] for n in node_ids if n in results},
                          time.time() - started)
+
+    def _run_with_threads(self, ir: dict[str, Any], pending: list[str], run_id: str,
+                          values: dict[str, Any], settled: dict[str, NodeResult]) -> dict[str, NodeResult]:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        job = _NodeJob(ir, run_id, values)
+        statuses = {k: r.status for k, r in settled.items()}
+        waiting = {n["id"]: [u for u in n["upstream"] if u in pending]
+                   for n in ir["nodes"] if n["id"] in pending}
+        running: dict[Any, str] = {}
+        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="beampipe-node") as pool:
+            while waiting or running:
+                for node_id in [n for n, ups in waiting.items() if all(u in statuses for u in ups)]:
+                    del waiting[node_id]
+                    running[pool.submit(job, node_id, dict(statuses))] = node_id
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    node_id, status = future.result()
+                    statuses[node_id] = status
+                    del running[future]
+        return _RESULTS.pop(run_id, {})
 
     def _run_with_beam(self, ir: dict[str, Any], pending: list[str], run_id: str,
                        values: dict[str, Any], settled: dict[str, NodeResult]) -> dict[str, NodeResult]:
