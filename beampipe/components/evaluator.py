@@ -81,7 +81,7 @@ class Evaluator(BaseComponent):
         with open(os.path.join(evaluation.uri, "report.html"), "w") as f:
             f.write(render_report(metrics, config, verdict, message, model.uri,
                                   baseline.uri if baseline else None))
-        ctx.log.info("%s: %s", BLESSED if verdict else NOT_BLESSED, message)
+        ctx.log.info("%s", message)
 
 
 def serving_model_path(model: Artifact) -> str:

@@ -62,3 +62,61 @@ def test_refuses_unblessed(tmp_path_factory, tmp_path, blessed, infra):
 def test_destination_required():
     comp = Pusher(model=Channel(Model), push_destination=PushDestination())
     assert comp.exec_properties["push_destination"] == {"filesystem": {"base_directory": ""}}
+
+
+# -- whole pipeline: Resolver -> Evaluator (baseline) -> Cond -> Pusher ----------------------------
+from beampipe.components.decorator import InputArtifact, OutputArtifact, Parameter, component  # noqa: E402
+from beampipe.metadata.artifacts import Examples, ModelBlessing  # noqa: E402
+
+
+@component
+def PenguinData(examples: OutputArtifact[Examples]) -> None:
+    mf.make_examples(examples.uri)
+    examples.splits = ["train", "eval"]
+
+
+@component
+def CopyModel(examples: InputArtifact[Examples], model: OutputArtifact[Model], source: Parameter[str]) -> None:
+    """Stands in for Trainer: the model it 'trains' is a prebuilt one."""
+    import shutil
+    shutil.copytree(os.path.join(source, "Format-Serving"), os.path.join(model.uri, "Format-Serving"))
+
+
+def _pipeline(root, model_dir: str, serving: str):
+    from beampipe.components.condition import Cond
+    from beampipe.components.evaluator import Evaluator
+    from beampipe.components.resolver import LatestBlessedModelStrategy, Resolver
+    from beampipe.orchestration.pipeline import Pipeline
+
+    data = PenguinData()
+    trainer = CopyModel(examples=data.outputs["examples"], source=model_dir).with_id("Trainer")
+    resolver = Resolver(strategy_class=LatestBlessedModelStrategy, model=Channel(type=Model),
+                        model_blessing=Channel(type=ModelBlessing)).with_id("latest_blessed_model_resolver")
+    evaluator = Evaluator(examples=data.outputs["examples"], model=trainer.outputs["model"],
+                          baseline_model=resolver.outputs["model"],
+                          eval_config=mf.eval_config_json(0.5, change=-1e-10))
+    with Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        pusher = Pusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                        push_destination=PushDestination(
+                            filesystem=PushDestination.Filesystem(base_directory=serving)))
+    return Pipeline("penguin_push", str(root), [data, trainer, resolver, evaluator, pusher])
+
+
+@pytest.mark.e2e
+def test_pipeline_pushes_only_when_blessed(tmp_path_factory, tmp_path):
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    good, bad = mf.shared(tmp_path_factory, "model"), mf.shared(tmp_path_factory, "bad_model")
+    serving = str(tmp_path / "serving")
+
+    first = LocalDagRunner().run(_pipeline(tmp_path / "root", good.uri, serving))
+    assert first.status == "COMPLETE", [(r.node_id, r.error) for r in first.failed]
+    assert first.nodes["Pusher"].status == "COMPLETE"
+    assert len(os.listdir(serving)) == 1
+
+    # A worse model: the resolver hands the blessed one to the Evaluator as baseline,
+    # the change threshold fails, the condition is false and Pusher is skipped.
+    second = LocalDagRunner().run(_pipeline(tmp_path / "root", bad.uri, serving))
+    assert second.status == "COMPLETE", [(r.node_id, r.error) for r in second.failed]
+    assert second.nodes["Evaluator"].status == "COMPLETE"
+    assert second.nodes["Pusher"].status == "SKIPPED"
+    assert len(os.listdir(serving)) == 1
