@@ -97,6 +97,22 @@ def _serving_signature(model: tf.keras.Model, tf_transform_output: Any) -> Any:
     return serve
 
 
+def _transform_features_signature(model: tf.keras.Model, tf_transform_output: Any) -> Any:
+    """transform_features: raw tf.Examples (label included) in, transformed features out.
+
+    TFMA calls it (``preprocessing_function_names``) to turn the raw species string
+    into the integer label the metrics compare with.
+    """
+    model.tft_layer_eval = tf_transform_output.transform_features_layer()
+    raw_spec = tf_transform_output.raw_feature_spec()
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        return model.tft_layer_eval(tf.io.parse_example(serialized, raw_spec))
+
+    return transform_features
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Train on the transformed train split, check on eval, export the serving model."""
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
@@ -112,7 +128,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     tensorboard = tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")
     model.fit(train, steps_per_epoch=fn_args.train_steps, validation_data=evaluation,
               validation_steps=fn_args.eval_steps, callbacks=[tensorboard], verbose=0)
-    signatures = {"serving_default": _serving_signature(model, tf_transform_output)}
+    signatures = {"serving_default": _serving_signature(model, tf_transform_output),
+                  "transform_features": _transform_features_signature(model, tf_transform_output)}
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
 
 
