@@ -21,12 +21,7 @@ def compiler(target: str) -> Callable[..., str]:
     raise ValueError(f"unknown target {target!r}; targets are {list(TARGETS)}")
 
 
-def entrypoint_args(node_id: str) -> list[str]:
-    """The module and node flags every task passes (IR, run id and params vary by backend)."""
-    return ["-m", "beampipe.orchestration.entrypoint", "--node", node_id]
-
-
 def task_id(node_id: str) -> str:
-    """Node ids as orchestrator-safe names (KFP wants DNS-ish, Airflow [A-Za-z0-9_.-])."""
+    """Node ids as Airflow task ids ([A-Za-z0-9_.-]); KFP names are made in kubeflow.py."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in node_id)
 
