@@ -88,7 +88,7 @@ def _invoked_as_cli() -> bool:
 
 def _quiet_libraries() -> None:
     """Keep the console for progress: library chatter goes to the node logs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     import logging
     import warnings
