@@ -99,6 +99,10 @@ for t in dag.tasks:
         pod = ApiClient().sanitize_for_serialization(t.build_pod_request_obj())
         container = pod["spec"]["containers"][0]
         tasks[t.task_id]["pod"] = {k: container.get(k) for k in ("image", "command", "args", "resources")}
+        # Render the templated arguments as Airflow would for a run triggered with conf.
+        context = {"run_id": "manual__2025-01-01T00:00:00+00:00",
+                   "dag_run": type("DagRun", (), {"conf": {"threshold": 3, "other": "x"}})()}
+        tasks[t.task_id]["rendered"] = t.render_template(t.arguments, context, dag.get_template_env())
 print("RESULT " + json.dumps({"dag_id": dag.dag_id, "params": dict(dag.params), "tasks": tasks}))
 """
 
@@ -113,7 +117,7 @@ current-context: none
 """
 
 
-def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home):
+def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home, capsys):
     ir, _ = _compiled(str(tmp_path))
     (tmp_path / "kubeconfig").write_text(_KUBECONFIG)
     env = {**airflow_home, "KUBECONFIG": str(tmp_path / "kubeconfig")}
@@ -139,6 +143,17 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
                 assert "{{ run_id }}" in pod["args"]
                 want = {"requests": node["resources"], "limits": node["resources"]} if node["resources"] else None
                 assert pod["resources"] == want, node["id"]
+        if operator == "KubernetesPodOperator":
+            # What the pod would run, run here: same entrypoint, same rendered arguments.
+            from beampipe.orchestration import entrypoint
+            rendered = got["tasks"]["MakeRows"]["rendered"]
+            assert rendered[:2] == ["-m", "beampipe.orchestration.entrypoint"]
+            assert entrypoint.main(rendered[2:]) == 0
+            out = capsys.readouterr().out.strip().splitlines()[-1]
+            result = json.loads(out)
+            assert result["status"] == "COMPLETE"
+            assert result["run_id"] == "manual__2025-01-01T00_00_00_00_00"
+            assert result["parameters"] == {"rows": 5, "threshold": 3}
         finish = got["tasks"][FINISH_TASK]
         assert finish["upstream"] == sorted(n["id"] for n in ir["nodes"])
         assert finish["trigger_rule"].lower().endswith("all_done") and finish["type"] == operator
