@@ -15,10 +15,12 @@ VERSION="${BEAMPIPE_AIRFLOW_VERSION:-3.1.8}"
 PY="${BEAMPIPE_AIRFLOW_PYTHON:-$(command -v python3.11 || command -v python3)}"
 # Pinned alongside Airflow: the standard provider (BashOperator) and, so compiled DAGs
 # that use KubernetesPodOperator can be parsed in tests, the cncf-kubernetes provider.
+# Airflow's constraints files are not on PyPI (not reachable here): these pins are the set
+# that installed and passed the tests (pip resolves the rest; install took ~70 s).
 PACKAGES=(
   "apache-airflow==${VERSION}"
-  "apache-airflow-providers-standard"
-  "apache-airflow-providers-cncf-kubernetes"
+  "apache-airflow-providers-standard==1.21.0"
+  "apache-airflow-providers-cncf-kubernetes==10.25.0"
 )
 
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" - "$VERSION" <<'PY' 2>/dev/null
