@@ -22,9 +22,9 @@ def register(sub: Any) -> None:
     p.add_argument("pipeline_file")
     p.add_argument("--target", required=True, choices=["airflow", "kubeflow"])
     p.add_argument("--output", "-o", required=True, help="file to write (DAG .py or pipeline .yaml)")
-    p.add_argument("--python", help="Airflow (local tasks): the ML environment's python "
-                                    f"(default: this one, {sys.executable}); $BEAMPIPE_PYTHON overrides "
-                                    "it on the worker. Kubeflow: the interpreter inside the image "
+    p.add_argument("--python", help="Airflow local tasks: the ML environment's python (default: this "
+                                    f"one, {sys.executable}; $BEAMPIPE_PYTHON overrides it on the worker). "
+                                    "With --image, and for Kubeflow: the interpreter inside the image "
                                     "(default: python)")
     p.add_argument("--image", help="container image with beampipe installed: Airflow tasks become "
                                    "KubernetesPodOperator; Kubeflow executors use it (default beampipe:latest)")

@@ -137,7 +137,7 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
             assert task["trigger_rule"].lower().endswith("none_failed" if node["upstream"] else "all_success")
             if operator == "KubernetesPodOperator":
                 pod = task["pod"]
-                assert pod["image"] == "example.com/beampipe:1" and pod["command"] == ["python"]
+                assert pod["image"] == "example.com/beampipe:1" and pod["command"] == [sys.executable]
                 assert pod["args"][:2] == ["-m", "beampipe.orchestration.entrypoint"]
                 assert pod["args"][pod["args"].index("--node") + 1] == node["id"]
                 assert "{{ run_id }}" in pod["args"]

@@ -109,12 +109,12 @@ def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None
         ir_text = json.dumps(ir, sort_keys=True, separators=(",", ":"))
         text += _LOCAL.format(ir_text=ir_text, python=python or sys.executable,
                               defaults=defaults, skip_code=SKIP_EXIT_CODE)
-    text += _dag_block(ir, name, image, retries, retry_delay_seconds, defaults)
+    text += _dag_block(ir, name, image, retries, retry_delay_seconds, defaults, python or "python")
     return text
 
 
 def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
-               delay: int, defaults: dict[str, Any]) -> str:
+               delay: int, defaults: dict[str, Any], image_python: str) -> str:
     lines = [
         "",
         "with DAG(",
@@ -139,7 +139,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
             lines += [
                 f"    tasks[{node['id']!r}] = KubernetesPodOperator(",
                 f"        task_id={tid!r}, name={tid.lower().replace('_', '-')!r}, namespace=NAMESPACE,",
-                '        image=IMAGE, cmds=["python"],',
+                f"        image=IMAGE, cmds=[{image_python!r}],",
                 f"        arguments=node_arguments({node['id']!r}),",
                 '        env_vars={"TF_USE_LEGACY_KERAS": "1", '
                 '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)},',
