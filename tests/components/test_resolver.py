@@ -100,3 +100,25 @@ def test_wiring():
     assert resolver.enable_cache is False
     with pytest.raises(WiringError):
         Resolver(strategy_class=object, model=Channel(type=Model))
+
+
+def test_model_side_modules_load_no_ml_library():
+    """Building a pipeline with these components must not import TF, TFMA, Beam or tfx-bsl."""
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from beampipe.components import Evaluator, Resolver, Pusher, BulkInferrer, InfraValidator\n"
+            "from beampipe.proto import PushDestination, ServingSpec, ValidationSpec, RequestSpec\n"
+            "from beampipe.components.base import Channel\n"
+            "from beampipe.metadata.artifacts import Model, Examples\n"
+            "Pusher(model=Channel(Model), push_destination=PushDestination("
+            "filesystem=PushDestination.Filesystem(base_directory='/tmp/x')))\n"
+            "InfraValidator(model=Channel(Model), examples=Channel(Examples), "
+            "request_spec=RequestSpec(num_examples=2))\n"
+            "heavy = [m for m in ('tensorflow', 'tensorflow_model_analysis', 'apache_beam', 'tfx_bsl')"
+            " if m in sys.modules]\n"
+            "print(heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
