@@ -59,7 +59,10 @@ class LatestBlessedModelStrategy(ResolverStrategy):
 
 
 class Resolver(BaseComponent):
-    """``Resolver(strategy_class=..., model=Channel(type=Model), ...)``: outputs keyed like inputs."""
+    """``Resolver(strategy_class=..., model=Channel(type=Model), ...)``: outputs keyed like inputs.
+
+    ``config`` is accepted for TFX parity; the two built-in strategies take no options.
+    """
 
     INPUTS: dict[str, In] = {}
     OUTPUTS: dict[str, Out] = {}

@@ -9,8 +9,6 @@ integer through ``preprocessing_function_names=['transform_features']``.
 from __future__ import annotations
 
 import csv
-import gzip
-import json
 import os
 import random
 from typing import Any
@@ -180,7 +178,3 @@ def blessing(uri: str, blessed: bool) -> Any:
     art = ModelBlessing(uri)
     art.custom_properties["blessed"] = int(blessed)
     return art
-
-
-__all__ = ["make_examples", "train_model", "eval_config_json", "shared", "blessing",
-           "read_examples", "json"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from beampipe.components.base import Channel, ExecContext
 from beampipe.components.evaluator import Evaluator
 from beampipe.metadata.artifacts import Examples, Model, ModelBlessing, ModelEvaluation
