@@ -124,10 +124,8 @@ class MetadataStore:
                                       last_known_state=getattr(self.pb.Execution, state))
         for key, value in props.items():
             _set(execution.custom_properties, key, value)
-        events = [(self._artifact_proto(a), self._event("INPUT", key, i))
-                  for key, arts in inputs.items() for i, a in enumerate(arts)]
-        events += [(self._artifact_proto(a), self._event("OUTPUT", key, i))
-                   for key, arts in (outputs or {}).items() for i, a in enumerate(arts)]
+        events = [pair for _, pair in self._events("INPUT", inputs)]
+        events += [pair for _, pair in self._events("OUTPUT", outputs or {})]
         exec_id, _, _ = self.call("put_execution", execution, events, contexts,
                                   reuse_context_if_already_exist=True)
         return exec_id
@@ -142,16 +140,14 @@ class MetadataStore:
         execution.last_known_state = getattr(self.pb.Execution, state)
         for key, value in (props or {}).items():
             _set(execution.custom_properties, key, value)
-        events = []
-        for key, arts in (outputs or {}).items():
-            for i, art in enumerate(arts):
+        for arts in (outputs or {}).values():
+            for art in arts:
                 if art.id is None:
                     art.state = "LIVE"
-                events.append((self._artifact_proto(art), self._event("OUTPUT", key, i)))
-        _, art_ids, _ = self.call("put_execution", execution, events, contexts,
+        kept = self._events("OUTPUT", outputs or {})
+        _, art_ids, _ = self.call("put_execution", execution, [pair for _, pair in kept], contexts,
                                   reuse_context_if_already_exist=True)
-        flat = [a for arts in (outputs or {}).values() for a in arts]
-        for art, art_id in zip(flat, art_ids):
+        for (art, _), art_id in zip(kept, art_ids):
             art.id = art_id
 
     def execution(self, exec_id: int) -> dict[str, Any]:
@@ -210,6 +206,20 @@ class MetadataStore:
         self.call("put_artifacts", [self._artifact_proto(a) for a in artifacts])
 
     # -- conversions ---------------------------------------------------------
+    def _events(self, kind: str, artifacts: Outputs) -> list[tuple[Artifact, tuple[Any, Any]]]:
+        """(artifact, (artifact proto, event)) pairs. MLMD allows one event per artifact, execution and kind,
+        so an artifact read under two keys (a model that is also its own baseline) is
+        recorded once, under the first key."""
+        pairs, seen = [], set()
+        for key, arts in artifacts.items():
+            for i, art in enumerate(arts):
+                if art.id is not None:
+                    if art.id in seen:
+                        continue
+                    seen.add(art.id)
+                pairs.append((art, (self._artifact_proto(art), self._event(kind, key, i))))
+        return pairs
+
     def _type_name(self, kind: str, type_id: int) -> str:
         for (k, name), tid in self._type_ids.items():
             if k == kind and tid == type_id:

@@ -43,9 +43,10 @@ def _raw_examples() -> tuple[list[bytes], list[str]]:
             for key, value in row.items():
                 if key == "species" or value == "":
                     continue
+                # typed as ExampleGen types CSV columns: int, else float, else bytes
                 if key in ("island", "sex"):
                     feats[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
-                elif key == "year":
+                elif key in ("year", "flipper_length_mm", "body_mass_g"):
                     feats[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
                 else:
                     feats[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))

@@ -95,3 +95,16 @@ def test_postgres_uri_fields():
 def test_bad_uri_is_one_clear_message():
     with pytest.raises(MetadataConfigError, match="unsupported metadata URI 'redis://x'"):
         connection_config("redis://x")
+
+
+def test_one_artifact_read_under_two_keys(tmp_path):
+    """A model that is also its own baseline: MLMD takes one event per artifact and kind."""
+    store = MetadataStore(str(tmp_path / "m.sqlite"))
+    ctxs = store.contexts("p", "r", "train")
+    train = store.start_execution("t.Train", ctxs, {}, {})
+    model = Model("/m")
+    store.finish_execution(train, "COMPLETE", ctxs, {"model": [model]})
+    ev_ctxs = store.contexts("p", "r", "eval")
+    ev = store.record_execution("t.Eval", "COMPLETE", ev_ctxs,
+                                {"model": [model], "baseline_model": [model]}, None, {})
+    assert [a.id for a in lineage.inputs_of(store, ev)["model"]] == [model.id]
