@@ -1,12 +1,14 @@
 """BulkInferrer: batch predictions over Examples with tfx-bsl's RunInference.
 
 Why a custom model loader: tfx-bsl loads a SavedModel with the TF1 loader into a
-``tf.compat.v1.Session`` and feeds graph tensor names. A tf-keras (TF2) SavedModel restores
-its variables object-by-object, and that TF1 path can leave them unresolved ("Could not
-find variable dense_x/bias", which TFX 1.16's BulkInferrer hits on this stack). We pass
-RunInference a ``load_override_fn`` that loads the model the TF2 way
-(``tf.saved_model.load``) behind the small Session-like ``run(fetches, feed_dict)`` that
-RunInference calls, so tfx-bsl keeps batching, signature checks and PredictionLog building.
+``tf.compat.v1.Session`` and feeds graph tensor names. That path restores variables by
+their graph names, which is where TF2/Keras exports can fail ("Could not find variable
+dense_x/bias", reported for TFX 1.16's BulkInferrer). We pass RunInference a
+``load_override_fn`` that loads the model the TF2 way (``tf.saved_model.load``, object-based
+restore) behind the small Session-like ``run(fetches, feed_dict)`` RunInference calls, so
+tfx-bsl keeps batching, signature checks and PredictionLog building. (On this stack the stock
+loader also worked on our exports - the test fixture and the penguin Trainer's model - so
+the override is a guard against that failure mode, not a fix for one we reproduced.)
 """
 from __future__ import annotations
 
