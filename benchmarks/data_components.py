@@ -1,4 +1,4 @@
-"""Time ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on a synthetic taxi CSV.
+"""Time ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform on a synthetic taxi CSV.
 
 Runs each executor directly (no MLMD) and prints wall time, rows/s and the peak RSS of
 this process and its children (Beam DirectRunner runs in-process by default).
@@ -24,7 +24,10 @@ from beampipe.components.example_gen import CsvExampleGen  # noqa: E402
 from beampipe.components.example_validator import ExampleValidator  # noqa: E402
 from beampipe.components.schema_gen import SchemaGen  # noqa: E402
 from beampipe.components.statistics_gen import StatisticsGen  # noqa: E402
-from beampipe.metadata.artifacts import ExampleAnomalies, Examples, ExampleStatistics, Schema  # noqa: E402
+from beampipe.components.transform import Transform  # noqa: E402
+from beampipe.components.base import Channel  # noqa: E402
+from beampipe.metadata.artifacts import (ExampleAnomalies, Examples, ExampleStatistics, Schema,  # noqa: E402
+                                         TransformGraph)
 
 
 def peak_rss_mb() -> float:
@@ -34,9 +37,12 @@ def peak_rss_mb() -> float:
 
 
 def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
-    out = out_cls(uri=os.path.join(work, name))
+    outputs = {key: [spec.type(uri=os.path.join(work, name, key))] for key, spec in cls.OUTPUTS.items()}
+    for arts in outputs.values():
+        os.makedirs(arts[0].uri, exist_ok=True)
+    out = outputs[out_key][0]
     ctx = ExecContext(node_id=name, run_id="bench", pipeline_name="bench", pipeline_root=work,
-                      inputs=inputs, outputs={out_key: [out]}, exec_properties=props,
+                      inputs=inputs, outputs=outputs, exec_properties=props,
                       temp_dir=os.path.join(work, "tmp"))
     started = time.time()
     cls.execute(ctx)
@@ -67,6 +73,10 @@ def main() -> None:
     schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, args.rows)
     step("ExampleValidator", ExampleValidator, {"statistics": [stats], "schema": [schema]}, "anomalies",
          ExampleAnomalies, {}, work, args.rows)
+    module = os.path.join(os.path.dirname(os.path.abspath(__file__)), "taxi_preprocessing.py")
+    transform = Transform(examples=gen.outputs["examples"], schema=Channel(Schema), module_file=module)
+    step("Transform", Transform, {"examples": [examples], "schema": [schema]}, "transform_graph",
+         TransformGraph, transform.exec_properties, work, args.rows)
     print(f"{'total':18s} {time.time() - total:8.1f} s  rows {args.rows}  peak RSS {peak_rss_mb():.0f} MB "
           f"(self and children)")
     if not args.work:
