@@ -6,6 +6,7 @@ import shlex
 import sys
 from typing import Any
 
+from beampipe.components.base import WiringError
 from beampipe.orchestration.ir import load_module_from_file
 from beampipe.orchestration.pipeline import Pipeline
 
@@ -19,7 +20,14 @@ def load_pipeline(path: str, pipeline_root: str | None = None,
     """Import a Python file and return its module-level ``pipeline``."""
     if not os.path.isfile(path):
         raise UsageError(f"{path}: no such pipeline file")
-    module = load_module_from_file(os.path.abspath(path))
+    try:
+        module = load_module_from_file(os.path.abspath(path))
+    except WiringError:
+        raise
+    except SyntaxError as err:
+        raise UsageError(f"{path}, line {err.lineno}: syntax error: {err.msg}") from None
+    except Exception as err:  # the user's file failed while building its pipeline
+        raise UsageError(f"{path}: failed while loading: {type(err).__name__}: {err}") from None
     pipeline = getattr(module, "pipeline", None)
     if callable(pipeline) and not isinstance(pipeline, Pipeline):
         pipeline = pipeline()

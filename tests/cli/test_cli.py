@@ -81,3 +81,22 @@ def test_import_layers_hold():
                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "1 kept, 0 broken" in out.stdout
+
+
+def test_broken_pipeline_file_is_one_message(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import os\npipeline = (\n")
+    out = _beampipe("run", str(broken))
+    assert out.returncode == 2
+    assert f"{broken}, line" in out.stderr and "syntax error" in out.stderr
+    assert "Traceback" not in out.stderr
+    miswired = tmp_path / "miswired.py"
+    miswired.write_text(textwrap.dedent("""
+        from beampipe import Pipeline
+        from tests.support.toy import Consume, Produce
+        c = Consume(examples=Produce().outputs["examples"])
+        pipeline = Pipeline("bad", "/tmp/unused", [Consume(examples=c.outputs["model"])])
+    """))
+    out = _beampipe("run", str(miswired))
+    assert out.returncode == 2 and "expects Examples but is wired to Model" in out.stderr
+    assert "Traceback" not in out.stderr
