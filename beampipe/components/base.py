@@ -153,6 +153,15 @@ class BaseComponent:
                                   f"{spec.type.TYPE_NAME} but is wired to {channel.describe()}")
 
     @classmethod
+    def prepare_inputs(cls, inputs: dict[str, list[Artifact]]) -> dict[str, list[Artifact]]:
+        """The resolved inputs as the executor will use them.
+
+        The launcher calls this before the cache check, so the cache key and the recorded
+        lineage both see exactly what the executor reads. The default keeps them all.
+        """
+        return inputs
+
+    @classmethod
     def execute(cls, ctx: "ExecContext") -> None:
         raise NotImplementedError(f"{cls.__name__} has no executor")
 

@@ -37,6 +37,19 @@ class Evaluator(BaseComponent):
                           "fairness_indicator_thresholds": fairness_indicator_thresholds})
 
     @classmethod
+    def prepare_inputs(cls, inputs: dict[str, list[Artifact]]) -> dict[str, list[Artifact]]:
+        """A baseline that is the candidate itself is no baseline.
+
+        When Trainer is cached, the latest blessed model is the very model under evaluation;
+        comparing it with itself says nothing, and dropping it lets such a run be a cache hit
+        of the evaluation that blessed the model.
+        """
+        model, baseline = inputs.get("model") or [], inputs.get("baseline_model") or []
+        if model and baseline and baseline[0].id is not None and baseline[0].id == model[0].id:
+            return {k: v for k, v in inputs.items() if k != "baseline_model"}
+        return inputs
+
+    @classmethod
     def execute(cls, ctx: ExecContext) -> None:
         import tensorflow_model_analysis as tfma
         from tensorflow_model_analysis.utils import config_util

@@ -83,6 +83,7 @@ def run_node(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, An
                   "exec_properties": json.dumps(exec_props, sort_keys=True), "started_at": started}
 
     inputs, skipped_by = resolve_inputs(ir, node, run_id, store)
+    inputs = cls.prepare_inputs(inputs)
     if skipped_by is None and node.get("condition"):
         from beampipe.components.condition import evaluate
         if not evaluate(node["condition"], lambda p, k: latest_outputs(store, pipe["name"], p, run_id).get(k, [])):

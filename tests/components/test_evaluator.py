@@ -66,3 +66,15 @@ def test_worse_candidate_fails_change_threshold(tmp_path_factory, tmp_path):
     # and the good model beats the bad baseline
     _, better = run_evaluator(tmp_path / "third", examples, good, config, baseline=bad)
     assert better.custom_properties["blessed"] == 1
+
+
+def test_baseline_that_is_the_candidate_is_dropped():
+    model, other = Model("/m/1"), Model("/m/2")
+    model.id, other.id = 7, 8
+    examples = [Examples("/e")]
+    same = Evaluator.prepare_inputs({"examples": examples, "model": [model], "baseline_model": [model]})
+    assert "baseline_model" not in same and same["model"] == [model]
+    kept = Evaluator.prepare_inputs({"examples": examples, "model": [model], "baseline_model": [other]})
+    assert kept["baseline_model"] == [other]
+    unpublished = Model("/m/new")  # no id yet: never mistaken for the baseline
+    assert Evaluator.prepare_inputs({"model": [unpublished], "baseline_model": [other]})["baseline_model"]
