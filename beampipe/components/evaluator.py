@@ -46,7 +46,7 @@ class Evaluator(BaseComponent):
         """
         model, baseline = inputs.get("model") or [], inputs.get("baseline_model") or []
         if model and baseline and baseline[0].id is not None and baseline[0].id == model[0].id:
-            return {k: v for k, v in inputs.items() if k != "baseline_model"}
+            return {**inputs, "baseline_model": []}
         return inputs
 
     @classmethod

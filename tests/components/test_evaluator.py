@@ -73,7 +73,7 @@ def test_baseline_that_is_the_candidate_is_dropped():
     model.id, other.id = 7, 8
     examples = [Examples("/e")]
     same = Evaluator.prepare_inputs({"examples": examples, "model": [model], "baseline_model": [model]})
-    assert "baseline_model" not in same and same["model"] == [model]
+    assert same["baseline_model"] == [] and same["model"] == [model]
     kept = Evaluator.prepare_inputs({"examples": examples, "model": [model], "baseline_model": [other]})
     assert kept["baseline_model"] == [other]
     unpublished = Model("/m/new")  # no id yet: never mistaken for the baseline
