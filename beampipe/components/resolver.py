@@ -11,7 +11,6 @@ from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
 from beampipe.metadata.artifacts import Artifact, Model, ModelBlessing
-from beampipe.metadata.store import PIPELINE_CONTEXT
 
 
 class ResolverStrategy:
@@ -112,14 +111,8 @@ def _strategy(path: str) -> type[ResolverStrategy]:
 
 
 def _by_type(ctx: ExecContext, type_name: str) -> list[Artifact]:
-    """Every artifact of a type recorded in this pipeline (its pipeline context)."""
-    store = ctx.store
-    pipe = store.call("get_context_by_type_and_name", PIPELINE_CONTEXT, ctx.pipeline_name)
-    if pipe is None:
-        return []
-    protos = store.call("get_artifacts_by_context", pipe.id)
-    ids = [a.id for a in protos if store._type_name("artifact", a.type_id) == type_name]
-    return store.artifacts_by_id(ids) if ids else []
+    """Every artifact of a type recorded in this pipeline."""
+    return ctx.store.artifacts_of_type(ctx.pipeline_name, type_name)
 
 
 def _live(arts: list[Artifact]) -> list[Artifact]:

@@ -192,6 +192,15 @@ class MetadataStore:
     def artifacts_by_id(self, ids: Iterable[int]) -> list[Artifact]:
         return [self._artifact(a) for a in self.call("get_artifacts_by_id", list(ids))]
 
+    def artifacts_of_type(self, pipeline: str, type_name: str) -> list[Artifact]:
+        """Every artifact of one type recorded in a pipeline (its pipeline context)."""
+        ctx = self.call("get_context_by_type_and_name", PIPELINE_CONTEXT, pipeline)
+        if ctx is None:
+            return []
+        ids = [a.id for a in self.call("get_artifacts_by_context", ctx.id)
+               if self._type_name("artifact", a.type_id) == type_name]
+        return self.artifacts_by_id(ids) if ids else []
+
     def artifacts_in_run(self, run_id: str) -> list[tuple[Artifact, str]]:
         """(artifact, producing node id) for every output recorded in a run."""
         rows = []

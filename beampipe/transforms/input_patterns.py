@@ -78,6 +78,10 @@ def _span_of(match: re.Match[str], names: set[str], path: str) -> tuple[int, int
 
 
 def _wanted_span(range_config: dict[str, Any] | None) -> int | None:
+    if (range_config or {}).get("rolling_range"):
+        # As in TFX: a rolling range picks several spans, which is a Resolver's job.
+        raise ValueError("range_config.rolling_range is not supported by ExampleGen, which reads one "
+                         "span: use static_range with start_span_number == end_span_number")
     static = (range_config or {}).get("static_range")
     if not static:
         return None
