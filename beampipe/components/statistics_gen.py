@@ -2,7 +2,7 @@
 
 Output ``Split-<name>/FeatureStats.pb`` (binary DatasetFeatureStatisticsList) and
 ``Split-<name>/report.html``. All splits are computed in ONE Beam pipeline so Beam and
-TFDV start once.
+TFDV start once; small inputs with no Beam args skip Beam (``tfdv_io.fits_in_memory``).
 """
 from __future__ import annotations
 
@@ -33,11 +33,19 @@ class StatisticsGen(BaseComponent):
         schema = tfdv_io.load_schema(schema_art.uri) if schema_art is not None else None
         out = ctx.output("statistics")
         splits = tfdv_io.chosen_splits(examples.splits, ctx.prop("exclude_splits", []))
-        with ctx.beam_pipeline() as p:
+        raw_options = ctx.prop("stats_options")
+        if tfdv_io.fits_in_memory([ctx.split_uri(examples, s) for s in splits],
+                                  ctx.beam_pipeline_args, raw_options):
+            ctx.log.info("StatisticsGen: small input and no Beam args: computing without Beam")
             for split in splits:
-                options = tfdv_io.stats_options(ctx.prop("stats_options"), schema)
-                tfdv_io.generate_statistics(p, split, ctx.split_uri(examples, split),
-                                            ctx.split_uri(out, split), options)
+                tfdv_io.statistics_in_memory(ctx.split_uri(examples, split), ctx.split_uri(out, split),
+                                             tfdv_io.stats_options(raw_options, schema))
+        else:
+            with ctx.beam_pipeline() as p:
+                for split in splits:
+                    options = tfdv_io.stats_options(raw_options, schema)
+                    tfdv_io.generate_statistics(p, split, ctx.split_uri(examples, split),
+                                                ctx.split_uri(out, split), options)
         for split in splits:
             stats = tfdv_io.load_statistics(out.uri, split)
             with open(os.path.join(ctx.split_uri(out, split), "report.html"), "w", encoding="utf-8") as f:

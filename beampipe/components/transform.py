@@ -16,6 +16,7 @@ from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Ou
 from beampipe.components.fn_args import describe_source, load_user_fn
 from beampipe.metadata.artifacts import (Artifact, ExampleAnomalies, Examples, ExampleStatistics,
                                          Schema, TransformCache, TransformGraph)
+from beampipe.transforms import tfdv_io
 
 _SCHEMA_FILE = "schema.pbtxt"
 _STATS_FILE = "FeatureStats.pb"
@@ -89,9 +90,15 @@ class Transform(BaseComponent):
         if cache_in is not None and os.path.isdir(cache_in.uri):
             # WriteAnalysisCacheToFS merges into what is there: start from the old cache.
             shutil.copytree(cache_in.uri, out["updated_analyzer_cache"].uri, dirs_exist_ok=True)
+        stats = not ctx.prop("disable_statistics", False)
+        materialize = ctx.prop("materialize", True)
+        # Small data, no Beam args: pre/post statistics come from TFDV without Beam, after the
+        # pipeline (post-transform ones from the materialized examples). Same numbers, less Beam.
+        stats_in_memory = stats and materialize and set(analyze) <= set(transform) and \
+            tfdv_io.fits_in_memory([ctx.split_uri(target, s) for s in analyze], ctx.beam_pipeline_args, None)
         try:
             _run_pipeline(ctx, preprocessing_fn, schema, examples_list, target, analyze, transform,
-                          out, use_cache=cache_in is not None)
+                          out, use_cache=cache_in is not None, beam_stats=stats and not stats_in_memory)
         except Exception as err:
             if failure:
                 raise failure[0] from err
@@ -103,14 +110,24 @@ class Transform(BaseComponent):
         raw_metadata = os.path.join(out["transform_graph"].uri, "metadata")
         os.makedirs(raw_metadata, exist_ok=True)
         shutil.copy(schema_path, os.path.join(raw_metadata, _SCHEMA_FILE))
-        _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"].uri)
-        if not ctx.prop("disable_statistics", False):
+        post_schema = _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"].uri)
+        if stats_in_memory:
+            import tensorflow_data_validation as tfdv
+            for split in analyze:
+                tfdv_io.statistics_in_memory(
+                    ctx.split_uri(target, split), tfdv_io.split_dir(out["pre_transform_stats"].uri, split),
+                    tfdv.StatsOptions(schema=schema), decode_schema=schema)
+                tfdv_io.statistics_in_memory(
+                    tfdv_io.split_dir(out["transformed_examples"].uri, split),
+                    tfdv_io.split_dir(out["post_transform_stats"].uri, split),
+                    tfdv.StatsOptions(), decode_schema=post_schema)
+        if stats:
             _write_anomalies(out["post_transform_stats"].uri, out["post_transform_schema"].uri,
                              out["post_transform_anomalies"].uri, analyze)
             for key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
                 out[key].splits = analyze
                 out[key].span = target.span
-        if ctx.prop("materialize", True):
+        if materialize:
             out["transformed_examples"].splits = transform
             out["transformed_examples"].span = target.span
             out["transformed_examples"].version = target.version
@@ -172,7 +189,8 @@ def _read_schema(path: str) -> Any:
 
 def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema: Any,
                   examples_list: list[Artifact], target: Artifact, analyze: list[str],
-                  transform: list[str], out: dict[str, Artifact], use_cache: bool) -> None:
+                  transform: list[str], out: dict[str, Artifact], use_cache: bool,
+                  beam_stats: bool) -> None:
     """One Beam pipeline: analyse, write graph and cache, transform, materialize, statistics."""
     import apache_beam as beam
     import tensorflow_data_validation as tfdv
@@ -185,7 +203,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
         return tfxio.TFExampleRecord(file_pattern=[os.path.join(art.uri, f"Split-{split}", "*")],
                                      schema=schema, telemetry_descriptors=["beampipe", "Transform"])
 
-    stats = not ctx.prop("disable_statistics", False)
+    stats = beam_stats
     materialize = ctx.prop("materialize", True)
     temp_dir = ctx.temp_dir or tempfile.mkdtemp(prefix="beampipe-transform-")
     cache_dir = out["updated_analyzer_cache"].uri
@@ -249,12 +267,13 @@ def _stats_path(uri: str, split: str) -> str:
     return os.path.join(directory, _STATS_FILE)
 
 
-def _write_post_schema(graph_uri: str, schema_uri: str) -> None:
+def _write_post_schema(graph_uri: str, schema_uri: str) -> Any:
     import tensorflow_transform as tft
 
     schema = tft.TFTransformOutput(graph_uri).transformed_metadata.schema
     with open(os.path.join(schema_uri, _SCHEMA_FILE), "w") as f:
         f.write(str(schema))
+    return schema
 
 
 def _write_anomalies(stats_uri: str, schema_uri: str, anomalies_uri: str, splits: list[str]) -> None:

@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import os
 import struct
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from beampipe.transforms.csv_decode import BYTES, FLOAT, INT, data_rows
 
@@ -154,6 +154,21 @@ def first_record(path: str) -> bytes | None:
             return data
     except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"{path}: not a TFRecord file ({err})") from None
+
+
+def tfrecords(path: str) -> Iterator[bytes]:
+    """Every record of a TFRecord file (gzip or not), read by hand: no TF, no Beam."""
+    opener = gzip.open if is_gzip(path) else open
+    with opener(path, "rb") as f:
+        while True:
+            head = f.read(12)
+            if not head:
+                return
+            (length,) = struct.unpack("<Q", head[:8]) if len(head) == 12 else (-1,)
+            data = f.read(length) if length >= 0 else b""
+            if length < 0 or len(data) != length or len(f.read(4)) != 4:
+                raise ValueError(f"{path}: truncated TFRecord file")
+            yield data
 
 
 def check_tfrecord_of_examples(path: str) -> None:

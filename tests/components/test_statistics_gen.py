@@ -53,3 +53,25 @@ def test_exclude_splits(penguin_examples, tmp_path):
     assert not (tmp_path / "stats" / "Split-eval").exists()
     with pytest.raises(ValueError, match="exclude_splits names \\['nope'\\]"):
         run_statistics_gen(penguin_examples, tmp_path / "stats2", exclude_splits=["nope"])
+
+
+def test_in_memory_statistics_equal_beam_statistics(penguin_examples, tmp_path):
+    """Small input, no Beam args: computed without Beam, and the same as on Beam."""
+    import tensorflow_data_validation as tfdv
+
+    from beampipe.transforms import tfdv_io
+    assert tfdv_io.fits_in_memory([os.path.join(penguin_examples.uri, "Split-train")], [], None)
+    run_statistics_gen(penguin_examples, tmp_path / "mem")
+    component = StatisticsGen(examples=None)  # type: ignore[arg-type]
+    ctx = ExecContext(node_id="StatisticsGen", run_id="r1", pipeline_name="t", pipeline_root=str(tmp_path),
+                      inputs={"examples": [penguin_examples]},
+                      outputs={"statistics": [ExampleStatistics(uri=str(tmp_path / "beam"))]},
+                      exec_properties=component.exec_properties, temp_dir=str(tmp_path / "tmp"),
+                      beam_pipeline_args=["--runner=DirectRunner"])
+    assert not tfdv_io.fits_in_memory([os.path.join(penguin_examples.uri, "Split-train")],
+                                      ctx.beam_pipeline_args, None)
+    StatisticsGen.execute(ctx)
+    for split in ("train", "eval"):
+        mem = tfdv.load_stats_binary(str(tmp_path / "mem" / f"Split-{split}" / "FeatureStats.pb"))
+        beam = tfdv.load_stats_binary(str(tmp_path / "beam" / f"Split-{split}" / "FeatureStats.pb"))
+        assert mem == beam, split

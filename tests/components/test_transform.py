@@ -143,3 +143,17 @@ def test_constructor_needs_one_source() -> None:
                                  "pre_transform_stats", "post_transform_schema", "post_transform_stats",
                                  "post_transform_anomalies", "updated_analyzer_cache"}
     assert node.exec_properties["materialize"] is True
+
+
+def test_statistics_without_beam_equal_beam_statistics(tmp_path) -> None:
+    """Small data: pre/post-transform statistics skip Beam, and equal what Beam computes."""
+    import tensorflow_data_validation as tfdv
+
+    t = transformed_penguin()  # no Beam args: statistics computed without Beam
+    ctx = _ctx(str(tmp_path), [t["examples"]], t["schema"], {"module_file": PENGUIN_MODULE})
+    ctx.beam_pipeline_args = ["--runner=DirectRunner"]  # any Beam arg: statistics on Beam
+    Transform.execute(ctx)
+    for key in ("pre_transform_stats", "post_transform_stats"):
+        mem = tfdv.load_stats_binary(os.path.join(t[key].uri, "Split-train", "FeatureStats.pb"))
+        beam = tfdv.load_stats_binary(os.path.join(ctx.output(key).uri, "Split-train", "FeatureStats.pb"))
+        assert mem == beam, key
