@@ -47,8 +47,8 @@ def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
     started = time.time()
     cls.execute(ctx)
     seconds = time.time() - started
-    print(f"{name:18s} {seconds:8.1f} s  {rows / seconds:10.0f} rows/s  peak RSS {peak_rss_mb():7.0f} MB",
-          flush=True)
+    rate = f"{rows / seconds:10.0f} rows/s" if rows else f"{'-':>10s} (reads statistics, not rows)"
+    print(f"{name:18s} {seconds:8.1f} s  {rate}  peak RSS {peak_rss_mb():7.0f} MB", flush=True)
     return out
 
 
@@ -70,9 +70,9 @@ def main() -> None:
                     work, args.rows)
     stats = step("StatisticsGen", StatisticsGen, {"examples": [examples]}, "statistics",
                  ExampleStatistics, {}, work, args.rows)
-    schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, args.rows)
+    schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, 0)
     step("ExampleValidator", ExampleValidator, {"statistics": [stats], "schema": [schema]}, "anomalies",
-         ExampleAnomalies, {}, work, args.rows)
+         ExampleAnomalies, {}, work, 0)
     module = os.path.join(os.path.dirname(os.path.abspath(__file__)), "taxi_preprocessing.py")
     transform = Transform(examples=gen.outputs["examples"], schema=Channel(Schema), module_file=module)
     step("Transform", Transform, {"examples": [examples], "schema": [schema]}, "transform_graph",

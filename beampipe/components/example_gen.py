@@ -84,29 +84,34 @@ class _FileBasedExampleGen(BaseComponent):
                 | f"Read[{label}]" >> beam.FlatMap(reader))
 
     @classmethod
-    def execute(cls, ctx: ExecContext) -> None:
+    def write(cls, pipeline: Any, label: str, files: list[str], reader: Any, split_dirs: list[str],
+              buckets: list[int] | None) -> None:
+        """Add to the pipeline: read the files, hash-split the examples (with buckets), write shards."""
         import apache_beam as beam
         from beampipe.transforms.example_io import HashBuckets, write_split
 
+        keyed = cls.read(pipeline, label, files, reader)
+        if not buckets:
+            write_split(keyed | f"Value[{label}]" >> beam.Values(), split_dirs[0], label)
+            return
+        parts = keyed | f"Split[{label}]" >> beam.Partition(HashBuckets(buckets), len(buckets))
+        for split_dir, part in zip(split_dirs, parts):
+            name = os.path.basename(split_dir)
+            write_split(part | f"Value[{name}]" >> beam.Values(), split_dir, name)
+
+    @classmethod
+    def execute(cls, ctx: ExecContext) -> None:
         props = to_jsonable(ctx.exec_properties)
         resolved = cls.resolve_input(props)
         files = [f for group in resolved.files.values() for f in group]
         hash_splits = cls.output_splits(props, list(resolved.files))
-        partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
-            "partition_feature_name", "")
         readers = {name: cls.prepare(props, group) for name, group in resolved.files.items()}
         out = ctx.output("examples")
         with ctx.beam_pipeline() as p:
             for name, group in resolved.files.items():
-                keyed = cls.read(p, name, group, readers[name])
-                if hash_splits:
-                    parts = keyed | "Split" >> beam.Partition(
-                        HashBuckets([s["hash_buckets"] for s in hash_splits]), len(hash_splits))
-                    for split, part in zip(hash_splits, parts):
-                        write_split(part | f"Value[{split['name']}]" >> beam.Values(),
-                                    ctx.split_uri(out, split["name"]), split["name"])
-                else:
-                    write_split(keyed | f"Value[{name}]" >> beam.Values(), ctx.split_uri(out, name), name)
+                names = [s["name"] for s in hash_splits] or [name]
+                buckets = [s["hash_buckets"] for s in hash_splits] or None
+                cls.write(p, name, group, readers[name], [ctx.split_uri(out, s) for s in names], buckets)
         split_names = [s["name"] for s in hash_splits] if hash_splits else list(resolved.files)
         for name in split_names:  # Beam can leave its empty temp dirs beside the shards
             for leftover in glob.glob(os.path.join(ctx.split_uri(out, name), "beam-temp-*")):
@@ -130,6 +135,16 @@ class CsvExampleGen(_FileBasedExampleGen):
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")
         return CsvFileToExamples(layout.header, layout.types, partition)
+
+    @classmethod
+    def write(cls, pipeline: Any, label: str, files: list[str], reader: Any, split_dirs: list[str],
+              buckets: list[int] | None) -> None:
+        """One element per CSV file, whose rows go straight into its split shards (no per-row Beam)."""
+        import apache_beam as beam
+        from beampipe.transforms.tfrecord_shards import WriteFileShards
+
+        _ = (pipeline | f"Files[{label}]" >> beam.Create(list(enumerate(files)))
+             | f"Write[{label}]" >> beam.FlatMap(WriteFileShards(reader, split_dirs, buckets, len(files))))
 
 
 class ImportExampleGen(_FileBasedExampleGen):
