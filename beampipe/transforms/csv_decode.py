@@ -70,6 +70,14 @@ def _kind(value: str) -> str:
         return BYTES
 
 
+def _is_float(value: str) -> bool:
+    try:
+        float(value)
+        return True
+    except ValueError:
+        return False
+
+
 def scan_csv(paths: list[str]) -> CsvLayout:
     """One streamed pass over every file: validate it and infer each column's type."""
     layout: CsvLayout | None = None
@@ -99,7 +107,8 @@ def scan_csv(paths: list[str]) -> CsvLayout:
             for i, value in enumerate(row):
                 if not value or types[i] == BYTES:
                     continue
-                kind = _kind(value)
+                # a FLOAT column stays FLOAT or becomes BYTES: skip the failing int() try
+                kind = _kind(value) if types[i] == INT else (FLOAT if _is_float(value) else BYTES)
                 if kind == BYTES:
                     types[i] = BYTES
                     layout.first_text[i] = (path, line, value)
