@@ -82,8 +82,6 @@ def statistics_in_memory(examples_dir: str, out_dir: str, options: Any, decode_s
     from beampipe.transforms.example_io import tfrecords
 
     records = [r for path in example_files(examples_dir) for r in tfrecords(path)]
-    if not records:
-        raise ValueError(f"{examples_dir} holds no examples")
     decoder = (example_coder.ExamplesToRecordBatchDecoder(decode_schema.SerializeToString())
                if decode_schema is not None else example_coder.ExamplesToRecordBatchDecoder())
     batch = decoder.DecodeBatch(records)

@@ -75,3 +75,25 @@ def test_in_memory_statistics_equal_beam_statistics(penguin_examples, tmp_path):
         mem = tfdv.load_stats_binary(str(tmp_path / "mem" / f"Split-{split}" / "FeatureStats.pb"))
         beam = tfdv.load_stats_binary(str(tmp_path / "beam" / f"Split-{split}" / "FeatureStats.pb"))
         assert mem == beam, split
+
+
+def test_empty_split_gives_empty_statistics_on_both_paths(tmp_path):
+    """A split that got no rows: the same empty statistics with and without Beam."""
+    import gzip
+
+    import tensorflow_data_validation as tfdv
+
+    from beampipe.transforms import tfdv_io
+    split = tmp_path / "examples" / "Split-train"
+    split.mkdir(parents=True)
+    with gzip.open(split / "data_tfrecord-00000-of-00001.gz", "wb"):
+        pass
+    examples = Examples(uri=str(tmp_path / "examples"))
+    examples.splits = ["train"]
+    run_statistics_gen(examples, tmp_path / "mem")
+    mem = tfdv.load_stats_binary(str(tmp_path / "mem" / "Split-train" / tfdv_io.STATS_FILE))
+    import apache_beam as beam
+    with beam.Pipeline(argv=["--runner=DirectRunner"]) as p:
+        tfdv_io.generate_statistics(p, "train", str(split), str(tmp_path / "beam"), tfdv.StatsOptions())
+    assert mem == tfdv.load_stats_binary(str(tmp_path / "beam" / tfdv_io.STATS_FILE))
+    assert not mem.datasets[0].features
