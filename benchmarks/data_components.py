@@ -37,6 +37,7 @@ def peak_rss_mb() -> float:
 
 
 def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
+    shutil.rmtree(os.path.join(work, name), ignore_errors=True)  # a reused --work dir starts clean
     outputs = {key: [spec.type(uri=os.path.join(work, name, key))] for key, spec in cls.OUTPUTS.items()}
     for arts in outputs.values():
         os.makedirs(arts[0].uri, exist_ok=True)

@@ -3,7 +3,10 @@
 Each run is a fresh Python process (what `beampipe run` costs a user), medians of
 --repeats. The cached figure is the second run on the same root (nothing changed).
 
-    python benchmarks/penguin.py [--repeats 3]
+    python benchmarks/penguin.py [--repeats 3] [--beam-statistics]
+
+--beam-statistics turns off the in-process statistics shortcut (tfdv_io.IN_MEMORY_MAX_BYTES),
+to measure what it saves.
 """
 from __future__ import annotations
 
@@ -23,6 +26,9 @@ import json, os, resource, sys, time
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 t0 = time.perf_counter()
+if os.environ.get("BENCH_BEAM_STATISTICS") == "1":
+    from beampipe.transforms import tfdv_io
+    tfdv_io.IN_MEMORY_MAX_BYTES = -1
 from beampipe.orchestration.ir import load_module_from_file
 from beampipe.orchestration.local_runner import LocalDagRunner
 pipeline = load_module_from_file(sys.argv[1]).pipeline
@@ -52,7 +58,11 @@ def run_once(root: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--beam-statistics", action="store_true",
+                    help="compute statistics on Beam even for small data")
     args = ap.parse_args()
+    if args.beam_statistics:
+        os.environ["BENCH_BEAM_STATISTICS"] = "1"
     cold, cached = [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
