@@ -4,8 +4,9 @@
 output_config, range_config). ``ImportExampleGen(payload_format='parquet')`` reads Parquet
 files instead of TFRecords. Everything streams: a file is never loaded whole. A CSV file is
 one Beam element whose rows go straight into its split shards (``tfrecord_shards``); TFRecord
-and Parquet records flow through Beam's sources, a partition and its TFRecord sink. The input files' content fingerprint is both a custom property and part of the
-cache key (``cache_material``), so an edited input file re-runs the node.
+and Parquet records flow through Beam's sources, a partition and its TFRecord sink. The input
+files' content fingerprint is both a custom property and part of the cache key
+(``cache_material``), so an edited input file re-runs the node.
 """
 from __future__ import annotations
 

@@ -251,7 +251,8 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
                          _stats_path(out["post_transform_stats"].uri, split)))
         if stats:
             for split in analyze:
-                _ = (target_reads[split] | f"PreStats[{split}]" >> tfdv.GenerateStatistics(tfdv.StatsOptions(schema=schema))
+                _ = (target_reads[split]
+                     | f"PreStats[{split}]" >> tfdv.GenerateStatistics(tfdv.StatsOptions(schema=schema))
                      | f"WritePreStats[{split}]" >> tfdv.WriteStatisticsToBinaryFile(
                          _stats_path(out["pre_transform_stats"].uri, split)))
 

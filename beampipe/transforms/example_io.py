@@ -128,47 +128,57 @@ def is_gzip(path: str) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def _masked_crc(data: bytes) -> int:
-    """TFRecord's masked CRC32C, to tell a TFRecord from any other file."""
-    import crcmod.predefined
-    crc = crcmod.predefined.mkPredefinedCrcFun("crc-32c")(data)
+def crc32c_function() -> Any:
+    """The fastest CRC32C at hand: google-crc32c's C code, else crcmod (which Beam needs)."""
+    try:
+        import google_crc32c
+        return google_crc32c.value
+    except ImportError:
+        import crcmod.predefined
+        return crcmod.predefined.mkPredefinedCrcFun("crc-32c")
+
+
+def masked_crc(data: bytes, crc32c: Any = None) -> int:
+    """TFRecord's masked CRC32C of data."""
+    crc = (crc32c or crc32c_function())(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def first_record(path: str) -> bytes | None:
-    """The first record of a TFRecord file (gzip or not), read by hand to check the payload."""
+def tfrecords(path: str) -> Iterator[bytes]:
+    """Every record of a TFRecord file (gzip or not), read by hand: no TF, no Beam.
+
+    A file that is not a TFRecord raises one ValueError naming it.
+    """
     opener = gzip.open if is_gzip(path) else open
+    crc32c = crc32c_function()
     try:
         with opener(path, "rb") as f:
-            head = f.read(12)
-            if not head:
-                return None
-            if len(head) < 12:
-                raise ValueError("truncated record header")
-            (length,) = struct.unpack("<Q", head[:8])
-            if struct.unpack("<I", head[8:])[0] != _masked_crc(head[:8]):
-                raise ValueError("bad record header checksum")
-            data = f.read(length)
-            if len(data) != length:
-                raise ValueError("truncated record")
-            return data
+            while True:
+                head = f.read(12)
+                if not head:
+                    return
+                if len(head) < 12:
+                    raise ValueError("truncated record header")
+                (length,) = struct.unpack("<Q", head[:8])
+                if struct.unpack("<I", head[8:])[0] != masked_crc(head[:8], crc32c):
+                    raise ValueError("bad record header checksum")
+                data = f.read(length)
+                if len(data) != length:
+                    raise ValueError("truncated record")
+                yield data
+                if len(f.read(4)) != 4:
+                    raise ValueError("truncated record")
     except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"{path}: not a TFRecord file ({err})") from None
 
 
-def tfrecords(path: str) -> Iterator[bytes]:
-    """Every record of a TFRecord file (gzip or not), read by hand: no TF, no Beam."""
-    opener = gzip.open if is_gzip(path) else open
-    with opener(path, "rb") as f:
-        while True:
-            head = f.read(12)
-            if not head:
-                return
-            (length,) = struct.unpack("<Q", head[:8]) if len(head) == 12 else (-1,)
-            data = f.read(length) if length >= 0 else b""
-            if length < 0 or len(data) != length or len(f.read(4)) != 4:
-                raise ValueError(f"{path}: truncated TFRecord file")
-            yield data
+def first_record(path: str) -> bytes | None:
+    """The first record of a TFRecord file (gzip or not), read by hand to check the payload."""
+    records = tfrecords(path)
+    try:
+        return next(records, None)
+    finally:
+        records.close()
 
 
 def check_tfrecord_of_examples(path: str) -> None:

@@ -12,18 +12,9 @@ import os
 import struct
 from typing import Any, Callable, Iterable
 
-from beampipe.transforms.example_io import EXAMPLES_PREFIX, HashBuckets
+from beampipe.transforms.example_io import EXAMPLES_PREFIX, HashBuckets, crc32c_function, masked_crc
 
 _FLUSH_BYTES = 1 << 20
-
-
-def _crc32c() -> Callable[[bytes], int]:
-    try:
-        import google_crc32c
-        return google_crc32c.value
-    except ImportError:  # crcmod ships with Beam
-        import crcmod.predefined
-        return crcmod.predefined.mkPredefinedCrcFun("crc-32c")
 
 
 class TFRecordWriter:
@@ -33,12 +24,11 @@ class TFRecordWriter:
         self.path, self._tmp = path, path + ".part"
         self._file = gzip.open(self._tmp, "wb", compresslevel=6)
         self._buffer = bytearray()
-        self._crc = _crc32c()
+        self._crc32c = crc32c_function()
         self.count = 0
 
     def _masked(self, data: bytes) -> bytes:
-        crc = self._crc(data)
-        return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+        return struct.pack("<I", masked_crc(data, self._crc32c))
 
     def write(self, record: bytes) -> None:
         length = struct.pack("<Q", len(record))
