@@ -27,6 +27,22 @@ class MetadataConfigError(ValueError):
     """A metadata URI that cannot be understood."""
 
 
+class MetadataConnectionError(MetadataConfigError):
+    """A store that cannot be opened; the message is user-ready and holds no password."""
+
+
+def redact(uri: str) -> str:
+    """The URI with its password replaced by ***, safe to print and to record."""
+    try:
+        u = urlparse(uri)
+    except ValueError:
+        return "<unparseable URI>"
+    if u.password is None:
+        return uri
+    netloc = u.netloc.rsplit("@", 1)
+    return uri.replace(u.netloc, f"{u.username or ''}:***@{netloc[-1]}", 1)
+
+
 def connection_config(uri: str) -> Any:
     """Build an MLMD ConnectionConfig from ``sqlite:///path``, a bare path,
     ``postgresql://user:pw@host:port/db`` or ``mysql://user:pw@host:port/db``."""
