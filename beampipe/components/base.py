@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from beampipe.metadata.artifacts import Artifact
+from beampipe.metadata.ids import PATH_ID_RULE, is_path_id
 
 
 class WiringError(ValueError):
@@ -118,6 +119,11 @@ class BaseComponent:
         return self._id or type(self).__name__
 
     def with_id(self, node_id: str) -> "BaseComponent":
+        """Name the node; the id becomes a directory under the pipeline root, so it must be
+        one safe path segment (no '/', no '..')."""
+        if not is_path_id(node_id):
+            raise WiringError(f"{type(self).__name__}.with_id({node_id!r}): the node id is not allowed: "
+                              f"use {PATH_ID_RULE}, because it becomes a directory name")
         self._id = node_id
         return self
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import threading
 import time
@@ -18,9 +19,10 @@ from urllib.parse import unquote, urlparse
 
 T = TypeVar("T")
 
-_RETRYABLE = ("database is locked", "busy", "deadlock", "could not connect", "connection refused",
-              "already exists", "duplicate key", "concurrent", "try restarting transaction",
-              "the database system is starting up")
+# Transient: lock contention, a server still starting. Not "already exists" / "duplicate key":
+# those are lost creation races, which callers settle at once by re-reading.
+_RETRYABLE = ("database is locked", "busy", "deadlock", "could not serialize", "concurrent update",
+              "try restarting transaction", "the database system is starting up")
 
 
 class MetadataConfigError(ValueError):
@@ -97,14 +99,27 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 class Guard:
-    """Serialises calls on one store: a thread lock, plus a file lock for SQLite."""
+    """Serialises calls on one store.
 
-    def __init__(self, db_path: str | None) -> None:
+    ``held()`` guards every call: a thread lock, plus, for SQLite, an exclusive ``flock`` on a
+    file beside the database (MLMD's SQLite gives up on contention). ``exclusive()`` guards
+    schema, type and context creation on every kind of store: MLMD's Type table has no
+    unique constraint, so two processes creating one type at once on PostgreSQL or MySQL
+    leave duplicate rows. Server stores take a database advisory lock for it.
+    """
+
+    def __init__(self, uri: str) -> None:
         self._thread_lock = threading.RLock()
         self._fd: int | None = None
         self._depth = 0
+        self._server = None if sqlite_path(uri) is not None else ServerLock(uri)
+        db_path = sqlite_path(uri)
         if db_path is not None:
-            os.makedirs(os.path.dirname(db_path) or ".", exist_ok=True)
+            folder = os.path.dirname(db_path) or "."
+            if not os.path.isdir(folder):
+                raise MetadataConnectionError(
+                    f"metadata store {db_path}: directory {folder} does not exist "
+                    "(create it, or point --metadata-uri at an existing directory)")
             self._fd = os.open(db_path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
 
     @contextlib.contextmanager
@@ -120,21 +135,129 @@ class Guard:
                 if self._fd is not None and self._depth == 0:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self.held():
+            if self._server is None:
+                yield
+            else:
+                with self._server.locked():
+                    yield
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._server is not None:
+            self._server.close()
 
 
-def with_retries(fn: Callable[[], T], attempts: int = 40, what: str = "metadata call") -> T:
+class ServerLock:
+    """A database-wide advisory lock on a PostgreSQL or MySQL server, through its own
+    connection (MLMD's API has no SQL). PostgreSQL advisory locks are per database, and the
+    MLMD database may not exist yet, so the lock lives in the ``postgres`` maintenance
+    database, keyed by the MLMD database's name; MySQL's GET_LOCK is server-wide."""
+
+    TIMEOUT_S = 120
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.kind, _ = _split(uri)
+        self._conn: Any = None
+        self._depth = 0
+
+    def _connect(self) -> Any:
+        u = urlparse(self.uri)
+        user, password = unquote(u.username or ""), unquote(u.password or "")
+        dbname = u.path.lstrip("/") or "mlmd"
+        try:
+            if self.kind == "postgresql":
+                import psycopg2
+
+                conn = psycopg2.connect(host=u.hostname or "localhost", port=u.port or 5432, user=user,
+                                        password=password, dbname="postgres", connect_timeout=10)
+                conn.autocommit = True
+                self._key = int.from_bytes(hashlib.sha256(f"beampipe:{dbname}".encode()).digest()[:8],
+                                           "big", signed=True)
+            else:
+                import pymysql
+
+                conn = pymysql.connect(host=u.hostname or "localhost", port=u.port or 3306, user=user,
+                                       password=password, connect_timeout=10, autocommit=True)
+                self._key = f"beampipe:{dbname}"[:64]
+        except ImportError as err:
+            extra = "postgres" if self.kind == "postgresql" else "mysql"
+            raise MetadataConnectionError(
+                f"metadata store {redact(self.uri)}: the {err.name} driver is missing "
+                f"(pip install 'beampipe[{extra}]')") from None
+        except Exception as err:  # the driver's own error classes
+            raise connection_error(self.uri, err) from None
+        return conn
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        if self._depth == 0:
+            if self._conn is None:
+                self._conn = self._connect()
+            with self._conn.cursor() as cur:
+                if self.kind == "postgresql":
+                    cur.execute("SELECT pg_advisory_lock(%s)", (self._key,))
+                else:
+                    cur.execute("SELECT GET_LOCK(%s, %s)", (self._key, self.TIMEOUT_S))
+                    if cur.fetchone()[0] != 1:
+                        raise MetadataConnectionError(
+                            f"metadata store {redact(self.uri)}: timed out after {self.TIMEOUT_S}s "
+                            "waiting for another process to finish creating types")
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and self._conn is not None:
+                with self._conn.cursor() as cur:
+                    if self.kind == "postgresql":
+                        cur.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+                    else:
+                        cur.execute("SELECT RELEASE_LOCK(%s)", (self._key,))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
+def connection_error(uri: str, err: BaseException) -> MetadataConnectionError:
+    """One user-ready line for a store that cannot be opened: the URI without its password,
+    the server's host and port, and the reason."""
+    kind, parsed = _split(uri)
+    reason = " ".join(str(err).split()) or type(err).__name__
+    password = urlparse(uri).password if kind != "sqlite" else None
+    if password:
+        reason = reason.replace(password, "***")
+    if kind == "sqlite":
+        if "file is not a database" in reason or "not a database" in reason:
+            reason = "the file is not a SQLite database"
+        return MetadataConnectionError(f"cannot open the metadata store {parsed}: {reason}")
+    u = urlparse(uri)
+    default_port = 5432 if kind == "postgresql" else 3306
+    server = f"{'PostgreSQL' if kind == 'postgresql' else 'MySQL'} at {u.hostname or 'localhost'}:" \
+             f"{u.port or default_port}"
+    return MetadataConnectionError(f"cannot connect to the metadata store {redact(uri)} ({server}): {reason}")
+
+
+def with_retries(fn: Callable[[], T], attempts: int = 40, what: str = "metadata call",
+                 extra_retryable: tuple[str, ...] = ()) -> T:
     """Retry transient database errors (lock contention, a server still starting)."""
     delay = 0.02
+    retryable = _RETRYABLE + extra_retryable
     for attempt in range(attempts):
         try:
             return fn()
         except Exception as err:  # MLMD raises its own error classes; match on text
             text = str(err).lower()
-            if attempt == attempts - 1 or not any(s in text for s in _RETRYABLE):
+            if attempt == attempts - 1 or not any(s in text for s in retryable):
                 raise
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)

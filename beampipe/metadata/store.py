@@ -14,7 +14,9 @@ import time
 from typing import Any, Iterable
 
 from beampipe.metadata.artifacts import Artifact, artifact_class
-from beampipe.metadata.connection import Guard, connection_config, sqlite_path, with_retries
+from beampipe.metadata.connection import (Guard, MetadataConfigError, connection_config, connection_error,
+                                          sqlite_path, with_retries)
+from beampipe.metadata.owner import owner_alive
 
 PIPELINE_CONTEXT = "pipeline"
 RUN_CONTEXT = "pipeline_run"
@@ -32,13 +34,22 @@ class MetadataStore:
 
         self.uri = uri
         self.pb = metadata_store_pb2
-        self._guard = Guard(sqlite_path(uri))
         config = connection_config(uri)
-        with self._guard.held():
-            db_path = sqlite_path(uri)
-            if db_path is not None and not os.path.exists(db_path):
-                _create_wal_database(db_path)
-            self._mlmd = with_retries(lambda: metadata_store.MetadataStore(config), what="connect")
+        self._guard = Guard(uri)
+        try:
+            # Schema creation on an empty database races between processes: exclusive.
+            with self._guard.exclusive():
+                db_path = sqlite_path(uri)
+                if db_path is not None and not os.path.exists(db_path):
+                    _create_wal_database(db_path)
+                self._mlmd = with_retries(lambda: metadata_store.MetadataStore(config), what="connect",
+                                          extra_retryable=_CONNECT_RETRYABLE, attempts=8)
+        except MetadataConfigError:
+            self._guard.close()
+            raise
+        except Exception as err:  # MLMD's and the drivers' own error classes
+            self._guard.close()
+            raise connection_error(uri, err) from None
         self._type_ids: dict[tuple[str, str], int] = {}
 
     def close(self) -> None:
@@ -52,6 +63,8 @@ class MetadataStore:
             return with_retries(lambda: fn(*args, **kwargs), what=method)
 
     def type_id(self, kind: str, name: str, properties: dict[str, type] | None = None) -> int:
+        """The type's id, created (or given new fields) once per process, under the
+        store-wide exclusive lock so concurrent first runs never duplicate a type."""
         key = (kind, name)
         if key not in self._type_ids:
             cls = {"artifact": self.pb.ArtifactType, "execution": self.pb.ExecutionType,
@@ -59,8 +72,22 @@ class MetadataStore:
             t = cls(name=name)
             for prop, ptype in (properties or {}).items():
                 t.properties[prop] = _PROP_TYPES[ptype](self.pb)
-            self._type_ids[key] = self.call(f"put_{kind}_type", t, can_add_fields=True)
+            with self._guard.exclusive():
+                self._type_ids[key] = self.call(f"put_{kind}_type", t, can_add_fields=True)
         return self._type_ids[key]
+
+    def existing_type_id(self, kind: str, name: str) -> int | None:
+        """The type's id if the store has it; never creates it."""
+        if (kind, name) in self._type_ids:
+            return self._type_ids[(kind, name)]
+        try:
+            t = self.call(f"get_{kind}_type", name)
+        except Exception as err:  # MLMD's NotFoundError
+            if "not found" in str(err).lower() or "notfound" in type(err).__name__.lower():
+                return None
+            raise
+        self._type_ids[(kind, name)] = t.id
+        return t.id
 
     # -- contexts and runs ---------------------------------------------------
     def contexts(self, pipeline: str, run_id: str, node_id: str | None = None) -> list[Any]:
@@ -72,19 +99,30 @@ class MetadataStore:
         for type_name, name in wanted:
             ctx = self.call("get_context_by_type_and_name", type_name, name)
             if ctx is None:
-                ctx = self.pb.Context(type_id=self.type_id("context", type_name), name=name)
-                if type_name == RUN_CONTEXT:
-                    _set(ctx.custom_properties, "pipeline", pipeline)
-                    _set(ctx.custom_properties, "state", "RUNNING")
-                    _set(ctx.custom_properties, "started_at", time.time())
-                try:
-                    [ctx.id] = self.call("put_contexts", [ctx])
-                except Exception:  # created meanwhile by another process
-                    ctx = self.call("get_context_by_type_and_name", type_name, name)
-                    if ctx is None:
-                        raise
+                ctx = self._create_context(type_name, name, pipeline)
             found.append(ctx)
         return found
+
+    def _create_context(self, type_name: str, name: str, pipeline: str) -> Any:
+        """Create a context under the exclusive lock; if another process won the race,
+        read theirs (no retry loop: a lost race is settled by one re-read)."""
+        type_id = self.type_id("context", type_name)
+        with self._guard.exclusive():
+            ctx = self.call("get_context_by_type_and_name", type_name, name)
+            if ctx is not None:
+                return ctx
+            ctx = self.pb.Context(type_id=type_id, name=name)
+            if type_name == RUN_CONTEXT:
+                _set(ctx.custom_properties, "pipeline", pipeline)
+                _set(ctx.custom_properties, "state", "RUNNING")
+                _set(ctx.custom_properties, "started_at", time.time())
+            try:
+                [ctx.id] = self.call("put_contexts", [ctx])
+            except Exception:  # created meanwhile by a process that does not take our lock
+                ctx = self.call("get_context_by_type_and_name", type_name, name)
+                if ctx is None:
+                    raise
+            return ctx
 
     def set_run_state(self, pipeline: str, run_id: str, state: str, **props: Any) -> None:
         ctx = self.contexts(pipeline, run_id)[1]
@@ -103,7 +141,10 @@ class MetadataStore:
             props = _props(ctx.custom_properties)
             if pipeline and props.get("pipeline") != pipeline:
                 continue
-            rows.append({"run_id": ctx.name, "context_id": ctx.id, **props})
+            row = {"run_id": ctx.name, "context_id": ctx.id, **props}
+            if row.get("state") == "RUNNING" and row.get("owner") and not owner_alive(row):
+                row["state"], row["abandoned"] = "FAILED", "its process is gone"
+            rows.append(row)
         rows.sort(key=lambda r: r.get("started_at", 0), reverse=True)
         return rows[:limit]
 
@@ -160,17 +201,37 @@ class MetadataStore:
             return []
         return [self._execution_dict(e) for e in self.call("get_executions_by_context", ctx.id)]
 
-    def find_cached(self, type_name: str, cache_key: str) -> int | None:
-        """The newest COMPLETE execution with this cache key, else None."""
-        try:
-            tid = self.type_id("execution", type_name)
-        except Exception:
-            return None
+    def find_cached(self, type_name: str, cache_key: str) -> list[int]:
+        """COMPLETE executions with this cache key, newest first."""
+        if not all(c.isalnum() for c in cache_key):
+            raise ValueError(f"cache key {cache_key!r} is not a hex digest")
+        tid = self.existing_type_id("execution", type_name)
+        if tid is None:
+            return []
         query = f"custom_properties.cache_key.string_value = '{cache_key}'"
         opts = self.pb_list_options(query)
         found = [e for e in self.call("get_executions", list_options=opts)
                  if e.type_id == tid and e.last_known_state == self.pb.Execution.COMPLETE]
-        return max((e.id for e in found), default=None)
+        return sorted((e.id for e in found), reverse=True)
+
+    def running_executions(self, context_type: str, name: str) -> list[dict[str, Any]]:
+        """Executions still recorded RUNNING in one context (live or abandoned)."""
+        return [e for e in self.executions_in_context(context_type, name) if e["state"] == "RUNNING"]
+
+    def update_execution(self, exec_id: int, props: dict[str, Any]) -> None:
+        """Set custom properties of an execution, keeping its state (heartbeats)."""
+        [execution] = self.call("get_executions_by_id", [exec_id])
+        for key, value in props.items():
+            _set(execution.custom_properties, key, value)
+        self.call("put_executions", [execution])
+
+    def update_run(self, run_id: str, props: dict[str, Any]) -> None:
+        ctx = self.call("get_context_by_type_and_name", RUN_CONTEXT, run_id)
+        if ctx is None:
+            return
+        for key, value in props.items():
+            _set(ctx.custom_properties, key, value)
+        self.call("put_contexts", [ctx])
 
     def pb_list_options(self, filter_query: str) -> Any:
         from ml_metadata.metadata_store import metadata_store
@@ -269,6 +330,9 @@ class MetadataStore:
         return {"id": e.id, "type": self._type_name("execution", e.type_id),
                 "state": self.pb.Execution.State.Name(e.last_known_state),
                 **_props(e.custom_properties)}
+
+
+_CONNECT_RETRYABLE = ("could not connect", "connection refused", "can't connect")
 
 
 def _create_wal_database(db_path: str) -> None:

@@ -1,7 +1,7 @@
 """Cache keys and content fingerprints.
 
 A node is skipped when an earlier COMPLETE execution has the same key and its
-outputs still exist. The key covers everything that can change the outputs:
+outputs still hold the content fingerprints recorded when they were published. The key covers everything that can change the outputs:
 the component and its code, the execution properties, the content of the input
 artifacts, the user's module file and the files beside it, and the versions of
 the libraries that produce the data.
@@ -58,28 +58,31 @@ def library_versions() -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def code_version(cls: type) -> str:
-    """A hash of the source file that defines the component (its executor lives there)."""
+    """The source of every beampipe module (executors share helpers across the package:
+    fn_args, proto, transforms), plus the file that defines a user's own component."""
+    import beampipe
+
+    version = _python_sources(os.path.dirname(os.path.abspath(beampipe.__file__)))
+    if cls.__module__.startswith("beampipe."):
+        return version
     try:
         path = inspect.getsourcefile(cls)
     except (TypeError, OSError):  # built in a REPL or `python -c`: no file to hash
         path = None
     if not path or not os.path.exists(path):
-        return getattr(cls, "__qualname__", "?")
-    version = fingerprint_dir(path)
-    if cls.__module__.startswith("beampipe."):
-        # Standard executors compose beampipe.transforms: their code is part of the version.
-        import beampipe.transforms
-        version += _python_sources(os.path.dirname(beampipe.transforms.__file__))
-    return version
+        return version + ":" + getattr(cls, "__qualname__", "?")
+    return version + ":" + fingerprint_dir(path)
 
 
+@lru_cache(maxsize=None)
 def _python_sources(folder: str) -> str:
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(f for f in files if f.endswith(".py")):
-            digest.update(name.encode())
-            _hash_file(digest, os.path.join(root, name))
+            full = os.path.join(root, name)
+            digest.update(os.path.relpath(full, folder).encode() + b"\0")
+            _hash_file(digest, full)
     return digest.hexdigest()
 
 

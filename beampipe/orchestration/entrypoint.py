@@ -68,7 +68,6 @@ def parse_param_args(pairs: Sequence[str]) -> dict[str, str]:
 def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
         params_json: str = "", ignore_unknown_params: bool = False) -> tuple[int, dict[str, Any]]:
     """Run the node; return (exit code, result dict). Never raises for user errors."""
-    from beampipe.metadata.store import MetadataStore
     from beampipe.orchestration import launcher
 
     try:
@@ -83,7 +82,7 @@ def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
             declared = ir["pipeline"].get("parameters", {})
             given = {k: v for k, v in given.items() if k in declared}
         values = launcher.resolve_parameters(ir, _integral(ir, given))
-        store = MetadataStore(ir["pipeline"]["metadata_uri"])
+        store = launcher.open_store(ir)
     except (ValueError, KeyError, OSError, launcher.NodeError) as err:
         return EXIT_USAGE, {"node_id": node_id, "status": "FAILED", "error": launcher.describe_error(err)}
     if node_id == FINISH_RUN:
@@ -93,7 +92,7 @@ def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
             store.close()
     try:
         result = launcher.run_node(ir, node_id, run_id, values, store)
-    except (KeyError, launcher.NodeError) as err:
+    except (KeyError, ValueError, OSError, launcher.NodeError) as err:
         return EXIT_FAILED, {"node_id": node_id, "status": "FAILED",
                              "error": launcher.describe_error(err)}
     finally:

@@ -1,24 +1,33 @@
 """The one launcher: every node, on every backend, runs through ``run_node``.
 
-resolve inputs from MLMD -> condition -> cache check -> run the executor into a
-staging directory -> move into place -> one MLMD put_execution (outputs LIVE).
-A crash anywhere before that last step leaves nothing LIVE.
+Named stages, in order:
+
+1. **resolve inputs**: the artifacts the node reads, from MLMD (or why it is skipped);
+2. **condition**: a ``Cond`` on the node may skip it;
+3. **cache**: an earlier COMPLETE execution with the same key whose outputs still hold
+   their recorded content fingerprints answers instead of running;
+4. **execute**: the executor writes into the attempt's staging directory;
+5. **publish**: outputs are renamed into place, then one MLMD ``put_execution`` records
+   them LIVE. MLMD is the commit point: a crash before it leaves nothing LIVE, and the
+   next run of the node reclaims the dead attempt (``recovery``).
 """
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from beampipe.components.base import ExecContext
+from beampipe.components.base import BaseComponent, ExecContext
 from beampipe.metadata.artifacts import artifact_class
+from beampipe.metadata.ids import check_path_id
+from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import NODE_CONTEXT, RUN_CONTEXT, MetadataStore, Outputs
-from beampipe.orchestration import cache, ir as ir_mod
+from beampipe.orchestration import cache, ir as ir_mod, recovery
 from beampipe.orchestration.node_log import node_log
+from beampipe.orchestration.staging import Attempt
 
 DONE = ("COMPLETE", "CACHED")
 
@@ -30,7 +39,7 @@ class NodeError(Exception):
 @dataclass
 class NodeResult:
     node_id: str
-    status: str  # COMPLETE, CACHED, FAILED, SKIPPED
+    status: str  # COMPLETE, CACHED, FAILED, SKIPPED (NOT_RUN is the runners')
     execution_id: int | None = None
     seconds: float = 0.0
     error: str = ""
@@ -67,112 +76,103 @@ def substitute(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
+@dataclass
+class NodeLaunch:
+    """One node of one run: what every stage reads."""
+
+    ir: dict[str, Any]
+    node: dict[str, Any]
+    run_id: str
+    store: MetadataStore
+    cls: type[BaseComponent]
+    exec_props: dict[str, Any]
+    started: float = field(default_factory=time.time)
+
+    @property
+    def pipeline(self) -> str:
+        return self.ir["pipeline"]["name"]
+
+    @property
+    def root(self) -> str:
+        return self.ir["pipeline"]["root"]
+
+    @property
+    def node_id(self) -> str:
+        return self.node["id"]
+
+    @property
+    def type_name(self) -> str:
+        return f"{self.cls.__module__}.{self.cls.__qualname__}"
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.root, ".beampipe", "logs", self.run_id, f"{self.node_id}.log")
+
+    def contexts(self) -> list[Any]:
+        return self.store.contexts(self.pipeline, self.run_id, self.node_id)
+
+    def base_props(self) -> dict[str, Any]:
+        return {"node_id": self.node_id, "run_id": self.run_id, "pipeline": self.pipeline,
+                "exec_properties": json.dumps(self.exec_props, sort_keys=True), "started_at": self.started}
+
+    def result(self, status: str, exec_id: int | None, error: str = "", log_path: str = "") -> NodeResult:
+        return NodeResult(self.node_id, status, exec_id, time.time() - self.started, error, log_path)
+
+
 def run_node(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any],
              store: MetadataStore, allow_execute: bool = True) -> NodeResult | None:
-    """Run one node. With allow_execute=False, only settle it from the cache (or skip it)
-    and return None when real work would be needed."""
-    started = time.time()
-    node = ir_mod.node(ir, node_id)
-    pipe = ir["pipeline"]
-    cls = ir_mod.load_component_class(node["component"])
-    type_name = f"{cls.__module__}.{cls.__qualname__}"
-    exec_props = substitute(node["exec_properties"], params)
-    contexts = store.contexts(pipe["name"], run_id, node_id)
-    log_path = os.path.join(pipe["root"], ".beampipe", "logs", run_id, f"{node_id}.log")
-    base_props = {"node_id": node_id, "run_id": run_id, "pipeline": pipe["name"],
-                  "exec_properties": json.dumps(exec_props, sort_keys=True), "started_at": started}
-
-    inputs, skipped_by = resolve_inputs(ir, node, run_id, store)
-    inputs = cls.prepare_inputs(inputs)
-    if skipped_by is None and node.get("condition"):
-        from beampipe.components.condition import evaluate
-        if not evaluate(node["condition"], lambda p, k: latest_outputs(store, pipe["name"], p, run_id).get(k, [])):
-            skipped_by = "its condition is false"
+    """Run one node through the stages. With allow_execute=False, only settle it from the
+    cache (or skip it) and return None when real work would be needed."""
+    launch = _launch(ir, node_id, run_id, params, store)
+    inputs, skipped_by = resolve_inputs(ir, launch.node, run_id, store)
+    inputs = launch.cls.prepare_inputs(inputs)
+    if skipped_by is None:
+        skipped_by = check_condition(launch)
     if skipped_by is not None:
-        exec_id = store.record_execution(type_name, "CANCELED", contexts, inputs, None,
-                                         {**base_props, "skipped": skipped_by, "finished_at": time.time()})
-        return NodeResult(node_id, "SKIPPED", exec_id, time.time() - started, skipped_by)
-
-    key = cache.cache_key(cls, exec_props, inputs)
-    use_cache = node["enable_cache"] if node.get("enable_cache") is not None else pipe["enable_cache"]
-    if use_cache:
-        hit = _cached_outputs(store, type_name, key)
-        if hit is not None:
-            cached_from, outputs = hit
-            exec_id = store.record_execution(type_name, "CACHED", contexts, inputs, outputs,
-                                             {**base_props, "cache_key": key, "cached_from": cached_from,
-                                              "finished_at": time.time()})
-            return NodeResult(node_id, "CACHED", exec_id, time.time() - started)
-    if not allow_execute:
-        return None
-
-    props = {**base_props, "cache_key": key, "log_path": log_path}
-    exec_id = store.start_execution(type_name, contexts, inputs, props)
-    staging = os.path.join(pipe["root"], ".beampipe", "staging", str(exec_id))
-    outputs: Outputs = {}
-    for out_key, spec in node["outputs"].items():
-        art = artifact_class(spec["type"])(os.path.join(staging, out_key))
-        os.makedirs(art.uri, exist_ok=True)
-        outputs[out_key] = [art]
-    temp_dir = os.path.join(staging, ".temp")
-    os.makedirs(temp_dir, exist_ok=True)
-    ctx = ExecContext(node_id=node_id, run_id=run_id, pipeline_name=pipe["name"],
-                      pipeline_root=pipe["root"], inputs=inputs, outputs=outputs,
-                      exec_properties=exec_props,
-                      beam_pipeline_args=[*pipe["beam_pipeline_args"], *node["beam_pipeline_args"]],
-                      temp_dir=temp_dir, store=store)
-    with node_log(log_path) as log:
-        ctx.log = log
-        log.info("node %s, execution %d, run %s", node_id, exec_id, run_id)
-        try:
-            cls.execute(ctx)
-            _publish(store, pipe["root"], node_id, exec_id, outputs, contexts, staging)
-        except BaseException as err:  # noqa: BLE001 - every failure is recorded, then reported
-            message = describe_error(err)
-            log.error("FAILED: %s\n%s", message, traceback.format_exc())
-            shutil.rmtree(staging, ignore_errors=True)
-            store.finish_execution(exec_id, "FAILED", contexts,
-                                   props={"error": message[:4000], "finished_at": time.time()})
-            if isinstance(err, (KeyboardInterrupt, SystemExit)):
-                raise
-            return NodeResult(node_id, "FAILED", exec_id, time.time() - started, message, log_path)
-    return NodeResult(node_id, "COMPLETE", exec_id, time.time() - started, "", log_path)
+        exec_id = store.record_execution(launch.type_name, "CANCELED", launch.contexts(), inputs, None,
+                                         {**launch.base_props(), "skipped": skipped_by,
+                                          "finished_at": time.time()})
+        return launch.result("SKIPPED", exec_id, skipped_by)
+    key = cache.cache_key(launch.cls, launch.exec_props, inputs)
+    cached = check_cache(launch, key, inputs)
+    if cached is not None or not allow_execute:
+        return cached
+    return execute_and_publish(launch, key, inputs)
 
 
-def _publish(store: MetadataStore, root: str, node_id: str, exec_id: int, outputs: Outputs,
-             contexts: list[Any], staging: str) -> None:
-    for out_key, arts in outputs.items():
-        for art in arts:
-            if art.id is not None:  # an existing artifact (Resolver): recorded as is, never moved
-                continue
-            final = os.path.join(root, node_id, out_key, str(exec_id))
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            if os.path.exists(final):  # left by an earlier crashed attempt; never LIVE
-                shutil.rmtree(final)
-            os.rename(art.uri, final)
-            art.uri = final
-            art.custom_properties["fingerprint"] = cache.fingerprint_dir(final)
-    shutil.rmtree(staging, ignore_errors=True)
-    store.finish_execution(exec_id, "COMPLETE", contexts, outputs, {"finished_at": time.time()})
+def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any],
+            store: MetadataStore) -> NodeLaunch:
+    """Validate what becomes a path, then gather the node's description."""
+    check_path_id("run id", run_id)
+    check_path_id("pipeline name", ir["pipeline"]["name"])
+    node = ir_mod.node(ir, node_id)
+    check_path_id("node id", node_id)
+    for key in node["outputs"]:
+        check_path_id(f"node '{node_id}' output key", key)
+    root = ir["pipeline"]["root"]
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise NodeError(f"pipeline root {root} is a file, not a directory")
+    cls = ir_mod.load_component_class(node["component"])
+    return NodeLaunch(ir, node, run_id, store, cls, substitute(node["exec_properties"], params))
 
 
-def describe_error(err: BaseException) -> str:
-    """User errors read as they are; anything else keeps its type for the reader."""
-    if isinstance(err, (NodeError, ValueError, FileNotFoundError)) and str(err):
-        return str(err)
-    return f"{type(err).__name__}: {err}"
+def open_store(ir: dict[str, Any]) -> MetadataStore:
+    """The pipeline's MLMD store. The default store lives in the pipeline root, which a first
+    run creates; a store elsewhere must be in a directory that exists (no silent mkdir of a
+    typo'd path)."""
+    from beampipe.metadata.connection import sqlite_path
+
+    pipe = ir["pipeline"]
+    db_path = sqlite_path(pipe["metadata_uri"])
+    root = pipe["root"]
+    if db_path is not None and os.path.dirname(db_path) == os.path.abspath(root) and "://" not in root:
+        if os.path.exists(root) and not os.path.isdir(root):
+            raise NodeError(f"pipeline root {root} is a file, not a directory")
+        os.makedirs(root, exist_ok=True)
+    return MetadataStore(pipe["metadata_uri"])
 
 
-def _cached_outputs(store: MetadataStore, type_name: str, key: str) -> tuple[int, Outputs] | None:
-    exec_id = store.find_cached(type_name, key)
-    if exec_id is None:
-        return None
-    outputs = store.artifacts_of(exec_id)
-    arts = [a for group in outputs.values() for a in group]
-    if all(a.state == "LIVE" and os.path.exists(a.uri) for a in arts):
-        return exec_id, outputs
-    return None
-
+# -- stage 1: resolve inputs -------------------------------------------------------------
 
 def latest_outputs(store: MetadataStore, pipeline: str, node_id: str,
                    run_id: str | None) -> Outputs:
@@ -202,6 +202,113 @@ def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
                      if e.get("node_id") == producer]
         if run_execs and max(run_execs, key=lambda e: e["id"])["state"] == "CANCELED":
             return {}, f"upstream node '{producer}' was skipped"
-        arts = latest_outputs(store, pipeline, producer, run_id).get(channel["output_key"], [])
-        inputs[key] = arts
+        inputs[key] = latest_outputs(store, pipeline, producer, run_id).get(channel["output_key"], [])
     return inputs, None
+
+
+# -- stage 2: condition ------------------------------------------------------------------
+
+def check_condition(launch: NodeLaunch) -> str | None:
+    """Why the node is skipped by its condition, else None."""
+    if not launch.node.get("condition"):
+        return None
+    from beampipe.components.condition import evaluate
+
+    def outputs_of(producer: str, key: str) -> list[Any]:
+        return latest_outputs(launch.store, launch.pipeline, producer, launch.run_id).get(key, [])
+
+    return None if evaluate(launch.node["condition"], outputs_of) else "its condition is false"
+
+
+# -- stage 3: cache ----------------------------------------------------------------------
+
+def check_cache(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeResult | None:
+    """Record a CACHED execution pointing at an earlier one's outputs, if one is intact."""
+    use_cache = launch.node.get("enable_cache")
+    if use_cache is None:
+        use_cache = launch.ir["pipeline"]["enable_cache"]
+    if not use_cache:
+        return None
+    for exec_id in launch.store.find_cached(launch.type_name, key):
+        outputs = launch.store.artifacts_of(exec_id)
+        if all(_intact(a) for group in outputs.values() for a in group):
+            new_id = launch.store.record_execution(
+                launch.type_name, "CACHED", launch.contexts(), inputs, outputs,
+                {**launch.base_props(), "cache_key": key, "cached_from": exec_id, "finished_at": time.time()})
+            return launch.result("CACHED", new_id)
+    return None
+
+
+def _intact(artifact: Any) -> bool:
+    """LIVE, present, and its bytes still those fingerprinted at publish."""
+    recorded = artifact.custom_properties.get("fingerprint")
+    return (artifact.state == "LIVE" and os.path.exists(artifact.uri)
+            and (recorded is None or cache.fingerprint_dir(artifact.uri) == recorded))
+
+
+# -- stages 4 and 5: execute, publish ----------------------------------------------------
+
+def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeResult:
+    store, node_id, log_path = launch.store, launch.node_id, launch.log_path
+    recovery.reclaim_node(store, launch.root, launch.pipeline, node_id)
+    token = Attempt.new_token()
+    out_keys = sorted(launch.node["outputs"])
+    contexts = launch.contexts()
+    with node_log(log_path) as log:  # opened first: a root that cannot hold it records nothing
+        exec_id = store.start_execution(launch.type_name, contexts, inputs, {
+            **launch.base_props(), "cache_key": key, "log_path": log_path, "owner": owner_token(),
+            "heartbeat_at": time.time(), "pipeline_root": launch.root, "attempt": token,
+            "output_keys": json.dumps(out_keys)})
+        attempt = Attempt(launch.root, node_id, exec_id, token)
+        log.info("node %s, execution %d (attempt %s), run %s", node_id, exec_id, attempt.name, launch.run_id)
+        try:
+            outputs = _execute(launch, attempt, inputs, log)
+            _publish(store, attempt, outputs, contexts)
+        except BaseException as err:  # noqa: BLE001 - every failure is recorded, then reported
+            message = describe_error(err)
+            log.error("FAILED: %s\n%s", message, traceback.format_exc())
+            attempt.discard(out_keys)
+            store.finish_execution(exec_id, "FAILED", contexts,
+                                   props={"error": message[:4000], "finished_at": time.time()})
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
+            return launch.result("FAILED", exec_id, message, log_path)
+    return launch.result("COMPLETE", exec_id, "", log_path)
+
+
+def _execute(launch: NodeLaunch, attempt: Attempt, inputs: Outputs, log: Any) -> Outputs:
+    staged = attempt.prepare(sorted(launch.node["outputs"]))
+    outputs: Outputs = {k: [artifact_class(spec["type"])(staged[k])] for k, spec in launch.node["outputs"].items()}
+    pipe = launch.ir["pipeline"]
+    ctx = ExecContext(node_id=launch.node_id, run_id=launch.run_id, pipeline_name=launch.pipeline,
+                      pipeline_root=launch.root, inputs=inputs, outputs=outputs,
+                      exec_properties=launch.exec_props,
+                      beam_pipeline_args=[*pipe["beam_pipeline_args"], *launch.node["beam_pipeline_args"]],
+                      temp_dir=attempt.temp_dir, store=launch.store, log=log)
+    attempt.fault_point("started")
+    beat = recovery.Heartbeat(lambda: launch.store.update_execution(attempt.exec_id, {"heartbeat_at": time.time()}))
+    with beat:
+        launch.cls.execute(ctx)
+    attempt.fault_point("executed")
+    return outputs
+
+
+def _publish(store: MetadataStore, attempt: Attempt, outputs: Outputs, contexts: list[Any]) -> None:
+    """Fingerprint, rename into place, then commit: the MLMD write is the commit point."""
+    for key, arts in outputs.items():
+        for index, art in enumerate(arts):
+            if art.id is not None:  # an existing artifact (Resolver): recorded as is, never moved
+                continue
+            art.custom_properties["fingerprint"] = cache.fingerprint_dir(art.uri)
+            art.uri = attempt.move_into_place(key, index, art.uri)
+    attempt.fault_point("renamed")
+    store.finish_execution(attempt.exec_id, "COMPLETE", contexts, outputs, {"finished_at": time.time()})
+    attempt.fault_point("committed")
+    attempt.discard([])  # the staging directory only: outputs are LIVE now
+
+
+def describe_error(err: BaseException) -> str:
+    """User errors read as they are; anything else keeps its type for the reader."""
+    if isinstance(err, (NodeError, ValueError, FileNotFoundError)) and str(err):
+        return str(err)
+    return f"{type(err).__name__}: {err}"

@@ -5,6 +5,7 @@ import os
 from typing import Any, Sequence
 
 from beampipe.components.base import BaseComponent, RuntimeParameter, WiringError
+from beampipe.metadata.ids import PATH_ID_RULE, is_path_id
 
 
 class Pipeline:
@@ -17,8 +18,8 @@ class Pipeline:
     def __init__(self, pipeline_name: str, pipeline_root: str, components: Sequence[BaseComponent],
                  metadata_uri: str | None = None, beam_pipeline_args: Sequence[str] | None = None,
                  enable_cache: bool = True, metadata_connection_config: Any = None) -> None:
-        if not pipeline_name or not pipeline_name.replace("-", "_").replace(".", "_").isidentifier():
-            raise WiringError(f"pipeline name {pipeline_name!r}: use letters, digits, '-', '_' or '.'")
+        if not is_path_id(pipeline_name):
+            raise WiringError(f"pipeline name {pipeline_name!r} is not allowed: use {PATH_ID_RULE}")
         self.pipeline_name = pipeline_name
         self.pipeline_root = pipeline_root
         self.metadata_uri = metadata_uri or _uri_from_config(metadata_connection_config) or \
@@ -51,6 +52,11 @@ def topological_order(components: list[BaseComponent]) -> list[BaseComponent]:
             raise WiringError(f"two nodes have the id '{comp.id}' ({type(by_id[comp.id]).__name__} "
                               f"and {type(comp).__name__}): give one of them .with_id('...')")
         by_id[comp.id] = comp
+        if not is_path_id(comp.id):
+            raise WiringError(f"node id {comp.id!r} is not allowed: use {PATH_ID_RULE}")
+        for key in comp.outputs:
+            if not is_path_id(key):
+                raise WiringError(f"node '{comp.id}': output key {key!r} is not allowed: use {PATH_ID_RULE}")
     for comp in components:
         comp.check_wiring()
         for key, channel in comp.inputs.items():

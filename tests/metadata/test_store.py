@@ -73,9 +73,11 @@ def test_find_cached_matches_key_and_state(tmp_path):
     store.finish_execution(ok, "COMPLETE", ctxs, {"model": [Model("/m")]})
     failed = store.start_execution("t.N", ctxs, {}, {"cache_key": "k2"})
     store.finish_execution(failed, "FAILED", ctxs)
-    assert store.find_cached("t.N", "k1") == ok
-    assert store.find_cached("t.N", "k2") is None
-    assert store.find_cached("t.Other", "k1") is None
+    again = store.start_execution("t.N", ctxs, {}, {"cache_key": "k1"})
+    store.finish_execution(again, "COMPLETE", ctxs, {"model": [Model("/m2")]})
+    assert store.find_cached("t.N", "k1") == [again, ok]  # newest first
+    assert store.find_cached("t.N", "k2") == []
+    assert store.find_cached("t.Other", "k1") == []
 
 
 @pytest.mark.parametrize("uri,field", [

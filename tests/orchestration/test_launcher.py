@@ -29,7 +29,9 @@ def test_run_records_outputs_and_lineage(tmp_path):
     store = MetadataStore(os.path.join(root, "metadata.sqlite"))
     consume_exec = result.nodes["Consume"].execution_id
     [model] = store.artifacts_of(consume_exec)["model"]
-    assert model.uri == os.path.join(root, "Consume", "model", str(consume_exec))
+    # <root>/<node>/<key>/<execution id>-<attempt token>: unique across stores and attempts
+    assert os.path.dirname(model.uri) == os.path.join(root, "Consume", "model")
+    assert os.path.basename(model.uri).startswith(f"{consume_exec}-")
     assert open(os.path.join(model.uri, "len.txt")).read() == "5"
     assert model.state == "LIVE" and len(model.custom_properties["fingerprint"]) == 64
     [(producer, read)] = lineage.upstream(store, model.id)[:1]

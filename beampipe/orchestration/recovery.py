@@ -1,0 +1,104 @@
+"""Reclaim what killed processes left behind, and keep live work visibly alive.
+
+A process killed with SIGKILL (or a lost pod) leaves its execution RUNNING in MLMD, its
+staging directory, maybe an output already renamed into place, and its run RUNNING. The
+next run of the node (or of the pipeline) asks whether the recorded owner still lives
+(``beampipe.metadata.owner``): if not, the execution becomes FAILED with ``abandoned``
+set, and the attempt's own directories are deleted. Work in progress refreshes
+``heartbeat_at`` so processes on other hosts can tell a live owner from a dead one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any, Callable
+
+from beampipe.metadata.owner import heartbeat_seconds, owner_alive
+from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
+from beampipe.orchestration.staging import OWNER_FILE, Attempt, remove_inside
+
+class Heartbeat:
+    """Calls ``beat`` every heartbeat interval in a daemon thread until the block ends."""
+
+    def __init__(self, beat: Callable[[], None], interval: float | None = None) -> None:
+        self.beat, self.interval = beat, interval or heartbeat_seconds()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="beampipe-heartbeat", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:  # a missed beat only shortens the lease; never kill the node
+                pass
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def abandon(store: MetadataStore, execution: dict[str, Any], root: str) -> None:
+    """Mark a dead execution FAILED and delete its attempt's directories (under root only)."""
+    who = execution.get("owner", "an unknown process").replace("|", " pid ", 1).split("|")[0]
+    store.finish_execution(execution["id"], "FAILED", [], props={
+        "error": f"abandoned: the process that ran it ({who}) is gone", "abandoned": 1,
+        "finished_at": time.time()})
+    if execution.get("pipeline_root") == root and execution.get("attempt") and execution.get("node_id"):
+        keys = json.loads(execution.get("output_keys") or "[]")
+        Attempt(root, execution["node_id"], execution["id"], execution["attempt"]).discard(keys)
+
+
+def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str) -> int:
+    """Abandon this node's dead RUNNING executions; returns how many."""
+    dead = [e for e in store.running_executions(NODE_CONTEXT, f"{pipeline}.{node_id}") if not owner_alive(e)]
+    for execution in dead:
+        abandon(store, execution, root)
+    return len(dead)
+
+
+def reclaim_pipeline(store: MetadataStore, root: str, pipeline: str) -> dict[str, int]:
+    """Abandon every dead execution and run of a pipeline, and delete orphaned staging."""
+    dead = [e for e in store.running_executions(PIPELINE_CONTEXT, pipeline) if not owner_alive(e)]
+    for execution in dead:
+        abandon(store, execution, root)
+    runs = 0
+    for run in store.runs(pipeline, limit=10_000):
+        if run.get("abandoned"):  # runs() already judged its owner dead
+            store.set_run_state(pipeline, run["run_id"], "FAILED", abandoned=run["abandoned"])
+            runs += 1
+    return {"executions": len(dead), "runs": runs, "staging": remove_orphan_staging(root)}
+
+
+def remove_orphan_staging(root: str) -> int:
+    """Staging directories whose writer process is gone (the owner file in each says who).
+
+    Judged by the process, not by an execution id: execution ids restart per store, and
+    several stores may share one pipeline root."""
+    staging = os.path.join(root, ".beampipe", "staging")
+    if not os.path.isdir(staging):
+        return 0
+    removed = 0
+    for name in sorted(os.listdir(staging)):
+        path = os.path.join(staging, name)
+        try:
+            with open(os.path.join(path, OWNER_FILE)) as f:
+                owner = json.load(f)
+        except (OSError, ValueError):  # killed before the owner file was written: age decides
+            owner = {"started_at": _mtime(path)}
+        if not owner_alive(owner):
+            remove_inside(root, path)
+            removed += 1
+    return removed
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0

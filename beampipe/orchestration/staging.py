@@ -1,0 +1,102 @@
+"""Where one execution attempt writes, and how its outputs are published or discarded.
+
+An attempt is named ``<execution id>-<random token>``: unique across stores that share a
+pipeline root (execution ids restart per store) and across retries. The executor writes
+into ``<root>/.beampipe/staging/<attempt>/<output key>``; publish renames each output to
+``<root>/<node id>/<output key>/<attempt>`` and then commits the execution in MLMD, which
+is the commit point: a directory that no LIVE artifact names is debris, and only the
+attempt's own directories are ever deleted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+
+from beampipe.metadata.ids import check_path_id
+from beampipe.metadata.owner import owner_token
+
+OWNER_FILE = ".owner.json"  # in each staging directory: which process writes it
+FAULT_ENV = "BEAMPIPE_FAULT_KILL"  # tests only: "<node id>:<point>" kills the process there
+
+
+@dataclass(frozen=True)
+class Attempt:
+    root: str
+    node_id: str
+    exec_id: int
+    token: str
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_hex(4)
+
+    @property
+    def name(self) -> str:
+        return f"{self.exec_id}-{self.token}"
+
+    @property
+    def staging(self) -> str:
+        return os.path.join(self.root, ".beampipe", "staging", self.name)
+
+    @property
+    def temp_dir(self) -> str:
+        return os.path.join(self.staging, ".temp")
+
+    def staged_output(self, key: str, index: int = 0) -> str:
+        return os.path.join(self.staging, check_path_id("output key", key) + (f"-{index}" if index else ""))
+
+    def final_output(self, key: str, index: int = 0) -> str:
+        check_path_id("node id", self.node_id)
+        check_path_id("output key", key)
+        return os.path.join(self.root, self.node_id, key, self.name + (f"-{index}" if index else ""))
+
+    def prepare(self, keys: list[str]) -> dict[str, str]:
+        """Create the empty staging directory of every output; returns key -> staged path."""
+        os.makedirs(self.staging, exist_ok=True)
+        with open(os.path.join(self.staging, OWNER_FILE), "w") as f:
+            json.dump({"owner": owner_token(), "started_at": time.time(), "execution": self.exec_id}, f)
+        paths = {key: self.staged_output(key) for key in keys}
+        for path in paths.values():
+            os.makedirs(path, exist_ok=True)
+        os.makedirs(self.temp_dir, exist_ok=True)
+        return paths
+
+    def move_into_place(self, key: str, index: int, staged: str) -> str:
+        """Rename a staged output to its final place; the place is new, never overwritten."""
+        final = self.final_output(key, index)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        if os.path.lexists(final):
+            raise FileExistsError(f"{final} already exists: refusing to overwrite another attempt's output")
+        os.rename(staged, final)
+        return final
+
+    def discard(self, keys: list[str]) -> None:
+        """Delete this attempt's staging and any output it already moved into place."""
+        remove_inside(self.root, self.staging)
+        for key in keys:
+            for index in range(0, 64):
+                final = self.final_output(key, index)
+                if not os.path.lexists(final):
+                    break
+                remove_inside(self.root, final)
+
+    def fault_point(self, point: str) -> None:
+        """Fault injection for the kill tests: SIGKILL this process at a named point."""
+        if os.environ.get(FAULT_ENV) == f"{self.node_id}:{point}":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def remove_inside(root: str, path: str) -> None:
+    """rmtree, but only strictly inside root (a guard against any path mistake)."""
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    if real == real_root or os.path.commonpath([real_root, real]) != real_root:
+        raise RuntimeError(f"refusing to delete {path}: it is not inside the pipeline root {root}")
+    if os.path.isdir(real) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)
