@@ -18,16 +18,18 @@ ML = [
     "keras-tuner>=1.4",
 ]
 
+STORE_DRIVERS = ["psycopg2-binary>=2.9", "PyMySQL>=1.1"]
+
 setup(
     name="beampipe",
     version="0.1.0",
     description="TFX-style machine-learning pipelines on Apache Beam",
     python_requires=">=3.10,<3.12",
     packages=find_packages(include=["beampipe", "beampipe.*"]),
-    install_requires=ML,
+    # The drivers take the advisory lock that serialises MLMD type creation on server stores.
+    install_requires=[*ML, *STORE_DRIVERS],
     extras_require={
-        "postgres": ["psycopg2-binary"],
-        "test": ["pytest>=7", "psycopg2-binary", "import-linter>=2", "palmerpenguins"],
+        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins"],
     },
     entry_points={"console_scripts": ["beampipe=beampipe.cli:main"]},
 )
