@@ -1,18 +1,20 @@
 """Run a pipeline here, every node through the one launcher.
 
-Two orchestrators schedule the nodes; both start with a cheap pass that settles
-every node the cache can answer, so a fully cached re-run never imports Beam or
-TensorFlow.
+Built like Kedro's runners: ``LocalDagRunner.run`` does what every run needs
+(compile, parameters, run state, and a cheap pass that settles every node the
+cache can answer, so a fully cached re-run never imports Beam or TensorFlow),
+then hands the rest to a ``Scheduler``:
 
-- ``threads`` (default): a wavefront scheduler; a node starts as soon as its
-  producers finish, up to ``parallelism`` at once.
-- ``beam``: the DAG itself runs as a Beam pipeline on DirectRunner. Nodes are
-  grouped into levels (one more than the deepest producer's); each level is a
-  Beam stage whose elements are node ids, a DoFn runs each node, the stage waits
-  on the previous level through a side input, and with ``direct_num_workers``
-  threads the nodes of one level run at the same time. It costs Beam's stage
-  overhead per level (see benchmarks/orchestration_overhead.py), which is why
-  it is not the default.
+- ``threads`` (default): a node starts as soon as its producers finish, up to
+  ``parallelism`` at once; results come back through futures.
+- ``beam``: the DAG runs as a Beam pipeline on DirectRunner, one stage per level
+  (one more than the deepest producer's); each stage emits its NodeResults, the
+  next level waits on them through a side input, and the run collects them. It
+  pays Beam's stage overhead per level (benchmarks/orchestration_overhead.py),
+  which is why it is not the default.
+
+A run's state (reporter, worker threads' stores) lives in a ``_Run`` owned by
+that ``run`` call, never at module level; its stores are closed however it ends.
 """
 from __future__ import annotations
 
@@ -21,17 +23,18 @@ import json
 import secrets
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from beampipe.metadata.store import MetadataStore
 from beampipe.orchestration import ir as ir_mod
-from beampipe.orchestration.launcher import DONE, NodeError, NodeResult, resolve_parameters, run_node
+from beampipe.orchestration.launcher import (DONE, NodeError, NodeResult, open_store, resolve_parameters,
+                                             run_node)
 from beampipe.orchestration.pipeline import Pipeline
 
-Reporter = Callable[[str, str, "NodeResult | None"], None]  # (node_id, event, result)
-_REPORTERS: dict[str, Reporter] = {}
-_STORES = threading.local()
+# (node_id, "started" | "finished", result); called from worker threads, so it must be thread-safe.
+Reporter = Callable[[str, str, "NodeResult | None"], None]
 
 
 @dataclass
@@ -93,16 +96,169 @@ def levels(ir: dict[str, Any], node_ids: list[str]) -> list[list[str]]:
     return grouped
 
 
+class _Run:
+    """One run's working state, owned by one ``LocalDagRunner.run`` call and closed by it."""
+
+    def __init__(self, ir: dict[str, Any], run_id: str, values: dict[str, Any], report: Reporter,
+                 settled: dict[str, NodeResult]) -> None:
+        self.ir, self.run_id, self.values, self.report = ir, run_id, values, report
+        self.settled = {node_id: r.status for node_id, r in settled.items()}
+        self._stores: dict[int, MetadataStore] = {}
+        self._lock = threading.Lock()
+
+    def run_node(self, node_id: str, statuses: dict[str, str]) -> NodeResult:
+        """Run one node unless a producer failed or did not run; the node's errors become its result."""
+        known = {**self.settled, **statuses}
+        upstream = ir_mod.node(self.ir, node_id)["upstream"]
+        blocked = [u for u in upstream if known.get(u, "COMPLETE") not in (*DONE, "SKIPPED")]
+        if blocked:
+            result = NodeResult(node_id, "NOT_RUN", error=f"upstream node '{blocked[0]}' did not complete")
+        else:
+            self.report(node_id, "started", None)
+            try:
+                result = run_node(self.ir, node_id, self.run_id, self.values, self._store())
+            except Exception as err:  # resolution errors: a FAILED node, never a Beam retry
+                result = NodeResult(node_id, "FAILED", error=str(err) or type(err).__name__)
+        self.report(node_id, "finished", result)
+        return result
+
+    def _store(self) -> MetadataStore:
+        """This thread's store: MLMD handles are not shared across threads."""
+        with self._lock:
+            key = threading.get_ident()
+            if key not in self._stores:
+                self._stores[key] = open_store(self.ir)
+            return self._stores[key]
+
+    def close(self) -> None:
+        with self._lock:
+            stores, self._stores = list(self._stores.values()), {}
+        for store in stores:
+            store.close()
+
+
+class Scheduler(ABC):
+    """How the nodes the cache could not settle get run (Kedro's ``AbstractRunner._run``)."""
+
+    name: ClassVar[str]
+
+    def __init__(self, parallelism: int) -> None:
+        self.parallelism = parallelism
+
+    @abstractmethod
+    def run(self, job: _Run, pending: list[str]) -> dict[str, NodeResult]:
+        """Run ``pending`` (in topological order) through ``job.run_node``; a result for each."""
+
+
+class ThreadScheduler(Scheduler):
+    """A node starts as soon as its producers finish, up to ``parallelism`` at once."""
+
+    name = "threads"
+
+    def run(self, job: _Run, pending: list[str]) -> dict[str, NodeResult]:
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        wanted = set(pending)
+        waiting = {n: [u for u in ir_mod.node(job.ir, n)["upstream"] if u in wanted] for n in pending}
+        results: dict[str, NodeResult] = {}
+        running: dict[Future[NodeResult], str] = {}
+        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="beampipe-node") as pool:
+            while waiting or running:
+                for node_id in [n for n, ups in waiting.items() if all(u in results for u in ups)]:
+                    del waiting[node_id]
+                    statuses = {n: r.status for n, r in results.items()}
+                    running[pool.submit(job.run_node, node_id, statuses)] = node_id
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    results[running.pop(future)] = future.result()
+        return results
+
+
+class BeamScheduler(Scheduler):
+    """The DAG as a Beam pipeline on DirectRunner (multi_threading: DoFns run in this process)."""
+
+    name = "beam"
+
+    def run(self, job: _Run, pending: list[str]) -> dict[str, NodeResult]:
+        import apache_beam as beam
+        from apache_beam.options.pipeline_options import PipelineOptions
+        from apache_beam.pvalue import AsList, AsSingleton
+        from apache_beam.utils.shared import Shared
+
+        # Beam pickles every step; the copies find this run's live _Sink again through
+        # the Shared handle (a key into Beam's per-process map of weak references).
+        sink, handle = _Sink(job), Shared()
+        handle.acquire(lambda: sink)
+        options = PipelineOptions(["--runner=DirectRunner", f"--direct_num_workers={self.parallelism}",
+                                   "--direct_running_mode=multi_threading"])
+        try:
+            with beam.Pipeline(options=options) as p:
+                statuses = p | "Start" >> beam.Create([{}])
+                emitted = []
+                for i, level in enumerate(levels(job.ir, pending)):
+                    ran = (p | f"Level{i}" >> beam.Create(level)
+                           | f"Spread{i}" >> beam.Reshuffle()
+                           | f"Run{i}" >> beam.Map(_Step(handle, "run_node"), statuses=AsSingleton(statuses)))
+                    statuses = (p | f"Gather{i}" >> beam.Create([None])
+                                | f"Merge{i}" >> beam.Map(_merge, before=AsSingleton(statuses), new=AsList(ran)))
+                    emitted.append(ran)
+                _ = tuple(emitted) | "Results" >> beam.Flatten() | "Collect" >> beam.Map(_Step(handle, "collect"))
+            return dict(sink.results)
+        finally:
+            sink.job, sink.results = None, {}  # Beam's map keeps the last object alive: leave it empty
+
+
+class _Sink:
+    """What the Beam steps of one run reach: the run, and a place for the results they emit."""
+
+    def __init__(self, job: _Run) -> None:
+        self.job: _Run | None = job
+        self.results: dict[str, NodeResult] = {}
+        self._lock = threading.Lock()
+
+    def run_node(self, node_id: str, statuses: dict[str, str]) -> NodeResult:
+        assert self.job is not None, "a Beam step outlived its run"
+        return self.job.run_node(node_id, statuses)
+
+    def collect(self, result: NodeResult) -> None:
+        with self._lock:
+            self.results[result.node_id] = result
+
+
+class _Step:
+    """A Beam step body that pickles as a Shared handle and calls a method of the live _Sink."""
+
+    def __init__(self, handle: Any, method: str) -> None:
+        self.handle, self.method = handle, method
+
+    def __call__(self, *args, **kwargs):  # unannotated: Beam would type-check **kwargs against Any
+        return getattr(self.handle.acquire(_run_is_over), self.method)(*args, **kwargs)
+
+
+def _run_is_over() -> None:
+    raise RuntimeError("a Beam step outlived the run it belongs to")
+
+
+def _merge(_: Any, before: dict[str, str], new: list[NodeResult]) -> dict[str, str]:
+    return {**before, **{r.node_id: r.status for r in new}}
+
+
 class LocalDagRunner:
     """Runs a Pipeline (or its IR) on this machine; TFX's LocalDagRunner().run(pipeline)."""
 
+    SCHEDULERS: ClassVar[tuple[type[Scheduler], ...]] = (ThreadScheduler, BeamScheduler)
+
     def __init__(self, parallelism: int = 2, reporter: Reporter | None = None,
                  orchestrator: str = "threads") -> None:
-        if orchestrator not in ("threads", "beam"):
-            raise ValueError(f"orchestrator must be 'threads' or 'beam', not {orchestrator!r}")
+        names = [s.name for s in self.SCHEDULERS]
+        if orchestrator not in names:
+            raise ValueError(f"orchestrator must be one of {names}, not {orchestrator!r}")
         self.parallelism = max(1, parallelism)
         self.reporter = reporter
         self.orchestrator = orchestrator
+        self.scheduler = next(s for s in self.SCHEDULERS if s.name == orchestrator)(self.parallelism)
 
     def run(self, pipeline: Pipeline | dict[str, Any], params: dict[str, Any] | None = None,
             run_id: str | None = None, from_node: str | None = None,
@@ -113,125 +269,41 @@ class LocalDagRunner:
         values = resolve_parameters(ir, params or {})
         run_id = run_id or new_run_id(pipe["name"])
         node_ids = select_nodes(ir, from_node, to_node)
-        store = MetadataStore(pipe["metadata_uri"])
-        store.contexts(pipe["name"], run_id)
-        store.set_run_state(pipe["name"], run_id, "RUNNING", params=json.dumps(values),
-                            nodes=json.dumps(node_ids))
         report = self.reporter or (lambda *_: None)
-        results: dict[str, NodeResult] = {}
-        upstream = {n["id"]: [u for u in n["upstream"] if u in node_ids] for n in ir["nodes"]}
-
-        # Cheap pass: settle from the cache every node whose producers are settled.
-        pending: list[str] = []
-        for node_id in node_ids:
-            if any(u in pending for u in upstream[node_id]):
-                pending.append(node_id)
-                continue
-            result = run_node(ir, node_id, run_id, values, store, allow_execute=False)
-            if result is None:
-                pending.append(node_id)
-            else:
-                results[node_id] = result
-                report(node_id, "finished", result)
-
-        if pending:
-            _REPORTERS[run_id] = report
+        store = open_store(ir)  # creates a local pipeline root on the first run
+        status = "FAILED"  # what the run context says if anything below raises
+        try:
+            store.set_run_state(pipe["name"], run_id, "RUNNING", params=json.dumps(values),
+                                nodes=json.dumps(node_ids))
+            results = self._settle_from_cache(ir, node_ids, run_id, values, store, report)
+            pending = [n for n in node_ids if n not in results]
+            if pending:
+                job = _Run(ir, run_id, values, report, results)
+                try:
+                    results.update(self.scheduler.run(job, pending))
+                finally:
+                    job.close()
+            failed = any(r.status in ("FAILED", "NOT_RUN") for r in results.values())
+            status = "FAILED" if failed else "COMPLETE"
+        finally:
             try:
-                schedule = self._run_with_beam if self.orchestrator == "beam" else self._run_with_threads
-                results.update(schedule(ir, pending, run_id, values, results))
+                store.set_run_state(pipe["name"], run_id, status)
             finally:
-                _REPORTERS.pop(run_id, None)
-
-        status = "FAILED" if any(r.status in ("FAILED", "NOT_RUN") for r in results.values()) else "COMPLETE"
-        store.set_run_state(pipe["name"], run_id, status)
-        store.close()
+                store.close()
         return RunResult(run_id, status, {n: results[n] for n in node_ids if n in results},
                          time.time() - started)
 
-    def _run_with_threads(self, ir: dict[str, Any], pending: list[str], run_id: str,
-                          values: dict[str, Any], settled: dict[str, NodeResult]) -> dict[str, NodeResult]:
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-        job = _NodeJob(ir, run_id, values)
-        statuses = {k: r.status for k, r in settled.items()}
-        waiting = {n["id"]: [u for u in n["upstream"] if u in pending]
-                   for n in ir["nodes"] if n["id"] in pending}
-        running: dict[Any, str] = {}
-        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="beampipe-node") as pool:
-            while waiting or running:
-                for node_id in [n for n, ups in waiting.items() if all(u in statuses for u in ups)]:
-                    del waiting[node_id]
-                    running[pool.submit(job, node_id, dict(statuses))] = node_id
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    node_id, status = future.result()
-                    statuses[node_id] = status
-                    del running[future]
-        return _RESULTS.pop(run_id, {})
-
-    def _run_with_beam(self, ir: dict[str, Any], pending: list[str], run_id: str,
-                       values: dict[str, Any], settled: dict[str, NodeResult]) -> dict[str, NodeResult]:
-        import apache_beam as beam
-        from apache_beam.options.pipeline_options import PipelineOptions
-
-        options = PipelineOptions([
-            "--runner=DirectRunner", f"--direct_num_workers={self.parallelism}",
-            "--direct_running_mode=multi_threading"])
-        collected: dict[str, NodeResult] = {}
-        job = _NodeJob(ir, run_id, values)
-        with beam.Pipeline(options=options) as p:
-            done = p | "Settled" >> beam.Create([{k: r.status for k, r in settled.items()}])
-            for i, level in enumerate(levels(ir, pending)):
-                ran = (p | f"Level{i}" >> beam.Create(level)
-                       | f"Spread{i}" >> beam.Reshuffle()
-                       | f"Run{i}" >> beam.Map(job, statuses=beam.pvalue.AsSingleton(done)))
-                done = (p | f"Gather{i}" >> beam.Create([None])
-                        | f"Merge{i}" >> beam.Map(_merge, before=beam.pvalue.AsSingleton(done),
-                                                  new=beam.pvalue.AsList(ran)))
-        collected.update(_RESULTS.pop(run_id, {}))
-        return collected
-
-
-_RESULTS: dict[str, dict[str, NodeResult]] = {}
-_RESULTS_LOCK = threading.Lock()
-
-
-def _merge(_: Any, before: dict[str, str], new: list[tuple[str, str]]) -> dict[str, str]:
-    return {**before, **dict(new)}
-
-
-class _NodeJob:
-    """The DoFn body: run one node unless an upstream node failed or did not run."""
-
-    def __init__(self, ir: dict[str, Any], run_id: str, values: dict[str, Any]) -> None:
-        self.ir, self.run_id, self.values = ir, run_id, values
-
-    def __call__(self, node_id: str, statuses: dict[str, str]) -> tuple[str, str]:
-        node = ir_mod.node(self.ir, node_id)
-        report = _REPORTERS.get(self.run_id, lambda *_: None)
-        blocked = [u for u in node["upstream"] if statuses.get(u, "COMPLETE") not in (*DONE, "SKIPPED")]
-        if blocked:
-            result = NodeResult(node_id, "NOT_RUN", error=f"upstream node '{blocked[0]}' did not complete")
-        else:
-            report(node_id, "started", None)
-            try:
-                result = run_node(self.ir, node_id, self.run_id, self.values, _store(self.ir))
-            except Exception as err:  # resolution errors: never let Beam retry a node
-                result = NodeResult(node_id, "FAILED", error=str(err))
-        with _RESULTS_LOCK:
-            _RESULTS.setdefault(self.run_id, {})[node_id] = result
-        report(node_id, "finished", result)
-        return node_id, result.status
-
-
-def _store(ir: dict[str, Any]) -> MetadataStore:
-    """One store connection per worker thread (MLMD handles are not shared across threads)."""
-    uri = ir["pipeline"]["metadata_uri"]
-    stores = getattr(_STORES, "by_uri", None)
-    if stores is None:
-        stores = _STORES.by_uri = {}
-    if uri not in stores:
-        stores[uri] = MetadataStore(uri)
-    return stores[uri]
+    @staticmethod
+    def _settle_from_cache(ir: dict[str, Any], node_ids: list[str], run_id: str, values: dict[str, Any],
+                           store: MetadataStore, report: Reporter) -> dict[str, NodeResult]:
+        """Cache hits and skips whose producers are settled too: no Beam, no TF, no threads."""
+        results: dict[str, NodeResult] = {}
+        for node_id in node_ids:
+            upstream = ir_mod.node(ir, node_id)["upstream"]
+            if any(u in node_ids and u not in results for u in upstream):
+                continue
+            result = run_node(ir, node_id, run_id, values, store, allow_execute=False)
+            if result is not None:
+                results[node_id] = result
+                report(node_id, "finished", result)
+        return results
