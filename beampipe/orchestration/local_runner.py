@@ -27,8 +27,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from beampipe.metadata.ids import check_path_id
+from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import MetadataStore
-from beampipe.orchestration import ir as ir_mod
+from beampipe.orchestration import ir as ir_mod, recovery
 from beampipe.orchestration.launcher import (DONE, NodeError, NodeResult, open_store, resolve_parameters,
                                              run_node)
 from beampipe.orchestration.pipeline import Pipeline
@@ -270,19 +272,23 @@ class LocalDagRunner:
         run_id = run_id or new_run_id(pipe["name"])
         node_ids = select_nodes(ir, from_node, to_node)
         report = self.reporter or (lambda *_: None)
+        check_path_id("run id", run_id)
         store = open_store(ir)  # creates a local pipeline root on the first run
         status = "FAILED"  # what the run context says if anything below raises
         try:
+            # What killed runs left behind: RUNNING executions and runs, staging, half-published outputs.
+            recovery.reclaim_pipeline(store, pipe["root"], pipe["name"])
             store.set_run_state(pipe["name"], run_id, "RUNNING", params=json.dumps(values),
-                                nodes=json.dumps(node_ids))
-            results = self._settle_from_cache(ir, node_ids, run_id, values, store, report)
-            pending = [n for n in node_ids if n not in results]
-            if pending:
-                job = _Run(ir, run_id, values, report, results)
-                try:
-                    results.update(self.scheduler.run(job, pending))
-                finally:
-                    job.close()
+                                nodes=json.dumps(node_ids), owner=owner_token(), heartbeat_at=time.time())
+            with recovery.Heartbeat(lambda: store.update_run(run_id, {"heartbeat_at": time.time()})):
+                results = self._settle_from_cache(ir, node_ids, run_id, values, store, report)
+                pending = [n for n in node_ids if n not in results]
+                if pending:
+                    job = _Run(ir, run_id, values, report, results)
+                    try:
+                        results.update(self.scheduler.run(job, pending))
+                    finally:
+                        job.close()
             failed = any(r.status in ("FAILED", "NOT_RUN") for r in results.values())
             status = "FAILED" if failed else "COMPLETE"
         finally:

@@ -1,0 +1,55 @@
+"""kill -9 at every fault point of the launcher, and at random times; then re-run and count.
+
+After each kill and one re-run: no execution or run left RUNNING, no staging directory,
+no byte of output that no LIVE artifact names, and outputs equal to an uninterrupted run's.
+The short version runs here; ``benchmarks/reliability.py`` runs the full matrix.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.reliability import kill_points, kill_trial, output_fingerprints, run_kill_pipeline
+
+NODES = ["Produce", "Consume1"]  # the first producer and its consumer; the bench kills every node
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> dict[str, str]:
+    root = str(tmp_path_factory.mktemp("baseline"))
+    code, text = run_kill_pipeline(root)
+    assert code == 0, text
+    return output_fingerprints(root)
+
+
+@pytest.mark.parametrize("how", kill_points(NODES, randoms=2, max_delay=4.0))
+def test_kill_then_rerun_leaves_nothing_behind(tmp_path, baseline, how):
+    outcome = kill_trial(str(tmp_path / "root"), baseline, how)
+    if not how.startswith("after:"):
+        assert outcome.killed, f"the fault point {how} was never reached"
+    assert outcome.rerun_status == "COMPLETE"
+    assert (outcome.running_executions, outcome.running_runs) == (0, 0)
+    assert outcome.staging_dirs == 0
+    assert outcome.unrecorded_bytes == 0
+    assert outcome.outputs_equal
+
+
+def test_a_live_owner_is_never_reclaimed(tmp_path):
+    """A RUNNING execution whose process lives (this one) is left alone by reclaim."""
+    import time
+
+    from beampipe.metadata.owner import owner_token
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration import recovery
+
+    root = str(tmp_path)
+    store = MetadataStore(os.path.join(root, "m.sqlite"))
+    ctxs = store.contexts("p", "r", "n")
+    live = store.start_execution("t.N", ctxs, {}, {"node_id": "n", "owner": owner_token(),
+                                                   "started_at": time.time()})
+    dead = store.start_execution("t.N", ctxs, {}, {"node_id": "n", "owner": "nohost|1|1",
+                                                   "heartbeat_at": time.time() - 3600})
+    assert recovery.reclaim_node(store, root, "p", "n") == 1
+    assert store.execution(live)["state"] == "RUNNING"
+    assert store.execution(dead)["state"] == "FAILED" and store.execution(dead)["abandoned"] == 1
