@@ -94,7 +94,7 @@ def _split(uri: str) -> tuple[str, str]:
     if scheme == "mysql":
         return "mysql", uri
     raise MetadataConfigError(
-        f"unsupported metadata URI {uri!r}: use a file path, sqlite:///PATH, "
+        f"unsupported metadata URI {redact(uri)!r}: use a file path, sqlite:///PATH, "
         "postgresql://USER:PASSWORD@HOST:PORT/DB or mysql://USER:PASSWORD@HOST:PORT/DB")
 
 

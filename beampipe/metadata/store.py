@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from beampipe.metadata.artifacts import Artifact, artifact_class
 from beampipe.metadata.connection import (Guard, MetadataConfigError, connection_config, connection_error,
-                                          sqlite_path, with_retries)
+                                          redact, sqlite_path, with_retries)
 from beampipe.metadata.owner import owner_alive
 
 PIPELINE_CONTEXT = "pipeline"
@@ -53,11 +53,16 @@ class MetadataStore:
         self._type_ids: dict[tuple[str, str], int] = {}
 
     def close(self) -> None:
+        """Drop the MLMD connection (its C++ destructor closes it) and the locks' handles."""
+        with self._guard.held():
+            self._mlmd = None
         self._guard.close()
 
     # -- plumbing ------------------------------------------------------------
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call an MLMD method under the guard, retrying transient errors."""
+        if self._mlmd is None:
+            raise RuntimeError(f"metadata store {redact(self.uri)} is closed")
         fn = getattr(self._mlmd, method)
         with self._guard.held():
             return with_retries(lambda: fn(*args, **kwargs), what=method)
