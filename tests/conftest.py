@@ -29,3 +29,18 @@ def postgres_server():
     server = PostgresServer(bin_dir).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def mysql_server():
+    """A real MariaDB server on loopback (MLMD's mysql:// backend); skipped locally if absent, required in CI."""
+    from tests.support.mysql import MySQLServer, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("MariaDB binaries are missing; .ci/run should have installed them")
+        pytest.skip("MariaDB is not installed (apt-get install mariadb-server)")
+    server = MySQLServer(binaries).start()
+    yield server
+    server.stop()
