@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import threading
 import time
 from typing import Any, Callable, Iterator, TypeVar
@@ -56,20 +57,30 @@ def connection_config(uri: str) -> Any:
         config.sqlite.filename_uri = parsed
         config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
     elif kind == "postgresql":
-        u = urlparse(uri)
+        u = urlparse(_checked_database(uri))
         config.postgresql.host = u.hostname or "localhost"
         config.postgresql.port = str(u.port or 5432)
         config.postgresql.user = unquote(u.username or "")
         config.postgresql.password = unquote(u.password or "")
         config.postgresql.dbname = u.path.lstrip("/") or "mlmd"
     elif kind == "mysql":
-        u = urlparse(uri)
+        u = urlparse(_checked_database(uri))
         config.mysql.host = u.hostname or "localhost"
         config.mysql.port = int(u.port or 3306)
         config.mysql.user = unquote(u.username or "")
         config.mysql.password = unquote(u.password or "")
         config.mysql.database = u.path.lstrip("/") or "mlmd"
     return config
+
+
+def _checked_database(uri: str) -> str:
+    """MLMD puts the database name into SQL unquoted (``CREATE DATABASE mlmd-test`` is a syntax
+    error on the server): accept only names that need no quoting."""
+    name = urlparse(uri).path.lstrip("/")
+    if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
+        raise MetadataConfigError(f"metadata URI {redact(uri)!r}: database name {name!r} is not allowed: "
+                                  "use letters, digits and '_', starting with a letter or '_'")
+    return uri
 
 
 def sqlite_path(uri: str) -> str | None:

@@ -35,6 +35,15 @@ def test_kill_then_rerun_leaves_nothing_behind(tmp_path, baseline, how):
     assert outcome.outputs_equal
 
 
+@pytest.mark.parametrize("how", ["Consume1:renamed", "Produce:executed"])
+def test_kills_on_the_beam_orchestrator(tmp_path, baseline, how):
+    """The DAG run as a Beam pipeline goes through the same launcher: same recovery."""
+    outcome = kill_trial(str(tmp_path / "root"), baseline, how, orchestrator="beam")
+    assert outcome.killed and outcome.rerun_status == "COMPLETE"
+    assert (outcome.running_executions, outcome.running_runs, outcome.staging_dirs) == (0, 0, 0)
+    assert outcome.unrecorded_bytes == 0 and outcome.outputs_equal
+
+
 def test_a_live_owner_is_never_reclaimed(tmp_path):
     """A RUNNING execution whose process lives (this one) is left alone by reclaim."""
     import time

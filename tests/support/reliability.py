@@ -83,12 +83,12 @@ KILL_WORKER = """
 import sys
 from beampipe.orchestration.local_runner import LocalDagRunner
 from tests.support.toy import chain
-root, n = sys.argv[1], int(sys.argv[2])
+root, n, orchestrator = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 pipe = chain(root, n=n, name="kill")
 for node in pipe.components:
     if "sleep" in node.PARAMETERS:
         node.exec_properties["sleep"] = 0.2
-result = LocalDagRunner().run(pipe)
+result = LocalDagRunner(orchestrator=orchestrator).run(pipe)
 print(result.run_id, result.status)
 sys.exit(0 if result.status == "COMPLETE" else 1)
 """
@@ -108,10 +108,10 @@ class KillOutcome:
 
 
 def run_kill_pipeline(root: str, n: int = 3, env: dict[str, str] | None = None,
-                      kill_after: float | None = None) -> tuple[int, str]:
+                      kill_after: float | None = None, orchestrator: str = "threads") -> tuple[int, str]:
     """Run the kill pipeline in a child; SIGKILL it after kill_after seconds if given."""
-    proc = subprocess.Popen([sys.executable, "-c", KILL_WORKER, root, str(n)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env(env))
+    proc = subprocess.Popen([sys.executable, "-c", KILL_WORKER, root, str(n), orchestrator],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(env))
     if kill_after is not None:
         try:
             proc.wait(timeout=kill_after)
@@ -169,14 +169,15 @@ def _size(path: str) -> int:
     return total or 1  # an empty leftover directory still counts
 
 
-def kill_trial(root: str, baseline: dict[str, str], how: str, n: int = 3) -> KillOutcome:
+def kill_trial(root: str, baseline: dict[str, str], how: str, n: int = 3,
+               orchestrator: str = "threads") -> KillOutcome:
     """Kill one run as ``how`` says ("<node>:<fault point>" or "after:<seconds>"), re-run, count."""
     if how.startswith("after:"):
-        code, _ = run_kill_pipeline(root, n, kill_after=float(how.split(":", 1)[1]))
+        code, _ = run_kill_pipeline(root, n, kill_after=float(how.split(":", 1)[1]), orchestrator=orchestrator)
     else:
-        code, _ = run_kill_pipeline(root, n, env={"BEAMPIPE_FAULT_KILL": how})
+        code, _ = run_kill_pipeline(root, n, env={"BEAMPIPE_FAULT_KILL": how}, orchestrator=orchestrator)
     killed = code == -signal.SIGKILL
-    rerun_code, text = run_kill_pipeline(root, n)
+    rerun_code, text = run_kill_pipeline(root, n, orchestrator=orchestrator)
     running, runs, staged, unrecorded = debris(root)
     equal = output_fingerprints(root) == baseline
     return KillOutcome(how, killed, running, runs, staged, unrecorded, equal,
