@@ -62,3 +62,24 @@ def test_a_live_owner_is_never_reclaimed(tmp_path):
     assert recovery.reclaim_node(store, root, "p", "n") == 1
     assert store.execution(live)["state"] == "RUNNING"
     assert store.execution(dead)["state"] == "FAILED" and store.execution(dead)["abandoned"] == 1
+
+
+def test_runs_never_shows_a_killed_run_as_running(tmp_path):
+    """Before any re-run: the killed run and its execution read as FAILED, not RUNNING."""
+    import signal
+    import subprocess
+    import sys
+
+    from beampipe.metadata.store import MetadataStore
+    from tests.support.reliability import REPO
+
+    root = str(tmp_path / "root")
+    code, _ = run_kill_pipeline(root, env={"BEAMPIPE_FAULT_KILL": "Consume1:executed"})
+    assert code == -signal.SIGKILL
+    store = MetadataStore(os.path.join(root, "metadata.sqlite"))
+    [run] = store.runs()
+    assert run["state"] == "FAILED" and run["abandoned"]
+    proc = subprocess.run([sys.executable, "-m", "beampipe", "runs", "--pipeline-root", root],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert run["run_id"] in proc.stdout and "RUNNING" not in proc.stdout.upper()
