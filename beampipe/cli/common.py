@@ -1,10 +1,12 @@
-"""Helpers shared by CLI commands: load a pipeline file, parse --param, find the store."""
+"""Helpers shared by CLI commands: load a pipeline file, parse --param, find the store,
+print one-line failures that never show a password."""
 from __future__ import annotations
 
 import os
 import shlex
 import sys
 from typing import Any
+from urllib.parse import quote, unquote, urlparse
 
 from beampipe.components.base import WiringError
 from beampipe.orchestration.ir import load_module_from_file
@@ -40,6 +42,7 @@ def load_pipeline(path: str, pipeline_root: str | None = None,
         pipeline.pipeline_root = pipeline_root
     if metadata_uri:
         pipeline.metadata_uri = metadata_uri
+    remember_uri(pipeline.metadata_uri)
     pipeline.source_file = os.path.abspath(path)
     return pipeline
 
@@ -50,6 +53,8 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
         if "=" not in item:
             raise UsageError(f"--param {item!r}: expected NAME=VALUE")
         key, value = item.split("=", 1)
+        if not key.strip():
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE (the name is empty)")
         params[key.strip()] = value
     return params
 
@@ -57,12 +62,12 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
 def metadata_uri_from(args: Any) -> str:
     """--metadata-uri, else <--pipeline-root>/metadata.sqlite, else $BEAMPIPE_METADATA_URI."""
     if getattr(args, "metadata_uri", None):
-        return args.metadata_uri
+        return remember_uri(args.metadata_uri)
     if getattr(args, "pipeline_root", None):
         return os.path.join(args.pipeline_root, "metadata.sqlite")
     env = os.environ.get("BEAMPIPE_METADATA_URI")
     if env:
-        return env
+        return remember_uri(env)
     raise UsageError("which store? give --metadata-uri URI or --pipeline-root DIR "
                      "(or set BEAMPIPE_METADATA_URI)")
 
@@ -72,5 +77,31 @@ def command_line(argv: list[str]) -> str:
 
 
 def fail(message: str, code: int = 2) -> int:
-    print(f"beampipe: {message}", file=sys.stderr)
+    """Print one line ``beampipe: message`` (passwords masked); return the exit code."""
+    print(f"beampipe: {scrub(' '.join(message.split()))}", file=sys.stderr)
     return code
+
+
+# Passwords of the metadata URIs this command was given: never printed, whatever a
+# library puts in its error message.
+_SECRETS: set[str] = set()
+
+
+def remember_uri(uri: str) -> str:
+    """Note the URI's password so ``scrub`` masks it; returns the URI."""
+    try:
+        password = urlparse(uri).password
+    except ValueError:
+        password = None
+    if password:  # as typed, decoded, and re-encoded
+        _SECRETS.update({password, unquote(password), quote(unquote(password), safe="")})
+    return uri
+
+
+def scrub(text: str) -> str:
+    """The text with every remembered password replaced by ***."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(f":{secret}@", ":***@")
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
                                     "With --image, and for Kubeflow: the interpreter inside the image "
                                     "(default: python)")
     p.add_argument("--image", help="container image with beampipe installed: Airflow tasks become "
-                                   "KubernetesPodOperator; Kubeflow executors use it (default beampipe:latest)")
+                                   "KubernetesPodOperator; Kubeflow executors use it "
+                                   "(default beampipe:latest)")
     p.add_argument("--retries", type=int, default=1, help="Airflow task retries (default 1)")
     p.add_argument("--pipeline-root", help="where artifacts go (overrides the file's)")
     p.add_argument("--metadata-uri", help="MLMD store the tasks use (overrides the file's)")
@@ -49,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
         text = compiler(args.target)(ir, **options)
     except (UsageError, WiringError, ValueError) as err:
         return fail(str(err))
-    folder = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(folder, exist_ok=True)
-    with open(args.output, "w") as f:
-        f.write(text)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with open(args.output, "w") as f:
+            f.write(text)
+    except OSError as err:
+        return fail(f"--output {args.output}: cannot write it: {err.strerror or err}")
     print(f"wrote {args.target} pipeline {ir['pipeline']['name']!r} ({len(ir['nodes'])} nodes) "
           f"to {args.output} in {time.perf_counter() - started:.2f}s")
     return 0

@@ -26,19 +26,27 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    """The store to read; a SQLite file that is not there is an error, never created."""
     import os
 
+    from beampipe.metadata.connection import redact, sqlite_path
     from beampipe.metadata.store import MetadataStore
     uri = metadata_uri_from(args)
-    if "://" not in uri and not os.path.exists(uri):
-        raise UsageError(f"{uri}: no metadata store here (nothing has run with this root yet?)")
+    path = sqlite_path(uri)
+    if path is not None and not os.path.exists(path):
+        folder = os.path.dirname(path) or "."
+        why = f"directory {folder} does not exist" if not os.path.isdir(folder) else \
+            "nothing has run with this root yet?"
+        raise UsageError(f"{redact(uri)}: no metadata store here ({why})")
     return MetadataStore(uri)
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    from beampipe.metadata.connection import MetadataConfigError
+
     try:
         store = _open(args)
-    except UsageError as err:
+    except (UsageError, MetadataConfigError) as err:
         return fail(str(err))
     rows = store.runs(args.pipeline, args.limit)
     if not rows:
@@ -55,9 +63,11 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def list_artifacts(args: argparse.Namespace) -> int:
+    from beampipe.metadata.connection import MetadataConfigError
+
     try:
         store = _open(args)
-    except UsageError as err:
+    except (UsageError, MetadataConfigError) as err:
         return fail(str(err))
     rows = store.artifacts_in_run(args.run_id)
     if not rows:

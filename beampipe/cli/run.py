@@ -1,4 +1,9 @@
-"""``beampipe run PIPELINE_FILE``: run a pipeline here, with live progress."""
+"""``beampipe run PIPELINE_FILE``: run a pipeline here, with live progress.
+
+The console gets the progress lines, one message per failed node and the command
+that resumes the run; each node's traceback is in its log file (``--verbose``
+shows log records and tracebacks here too).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +11,9 @@ import os
 import sys
 from typing import Any
 
-from beampipe.cli.common import UsageError, command_line, fail, load_pipeline, parse_params
+from beampipe.cli import console
+from beampipe.cli.common import (UsageError, command_line, fail, load_pipeline, parse_params,
+                                 remember_uri, scrub)
 
 
 def register(sub: Any) -> None:
@@ -25,29 +32,36 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _quiet_libraries()
-    from beampipe.cli.progress import Progress
+    from beampipe.components.base import WiringError
+    from beampipe.metadata.connection import MetadataConfigError
     from beampipe.orchestration import ir as ir_mod
     from beampipe.orchestration.launcher import NodeError
-    from beampipe.orchestration.local_runner import LocalDagRunner, select_nodes
-    from beampipe.components.base import WiringError
+    from beampipe.orchestration.local_runner import LocalDagRunner, new_run_id, select_nodes
 
+    if args.metadata_uri:
+        remember_uri(args.metadata_uri)
     try:
         pipeline = load_pipeline(args.pipeline_file, args.pipeline_root, args.metadata_uri)
         ir = ir_mod.compile_pipeline(pipeline)
         params = parse_params(args.param)
         nodes = select_nodes(ir, args.from_node, args.to_node)
-    except (UsageError, WiringError, NodeError) as err:
+        _make_root(pipeline.pipeline_root)
+    except (UsageError, WiringError, NodeError, MetadataConfigError) as err:
         return fail(str(err))
-    progress = Progress(nodes)
+    from beampipe.cli.progress import Progress
+
+    progress = Progress(nodes, live=False if console.verbose() else None)
+    run_id = new_run_id(ir["pipeline"]["name"])
+    run_log = console.start_run_log(os.path.join(ir["pipeline"]["root"], ".beampipe", "logs", run_id))
     print(f"pipeline {ir['pipeline']['name']}: {len(nodes)} nodes, root {ir['pipeline']['root']}")
     try:
         result = LocalDagRunner(args.parallelism, progress, args.orchestrator).run(
-            ir, params, from_node=args.from_node, to_node=args.to_node)
-    except NodeError as err:
-        progress.close()
+            ir, params, run_id=run_id, from_node=args.from_node, to_node=args.to_node)
+    except (NodeError, MetadataConfigError) as err:
         return fail(str(err))
-    progress.close()
+    finally:
+        progress.close()
+        console.stop_run_log(run_log)
     counts: dict[str, int] = {}
     for r in result.nodes.values():
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -56,15 +70,27 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "COMPLETE":
         return 0
     for failed in result.failed:
-        print(f"\nnode '{failed.node_id}' failed: {failed.error}", file=sys.stderr)
+        print(f"\nnode '{failed.node_id}' failed: {scrub(console.one_line(failed.error))}", file=sys.stderr)
         if failed.log_path:
             print(f"  log: {failed.log_path}", file=sys.stderr)
     first = result.failed[0].node_id if result.failed else None
-    argv = _without_from_node(sys.argv[1:] if _invoked_as_cli() else ["run", args.pipeline_file])
+    argv = _without_from_node(sys.argv[1:] if _invoked_as_cli(args) else ["run", args.pipeline_file])
     if first:
-        print(f"\nfix the problem, then resume with:\n  {command_line([*argv, '--from-node', first])}",
+        print(f"\nfix the problem, then resume with:\n  {scrub(command_line([*argv, '--from-node', first]))}",
               file=sys.stderr)
     return 1
+
+
+def _make_root(root: str) -> None:
+    """A local pipeline root is created on the first run (the default store lives in it)."""
+    if "://" in root:
+        return
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise UsageError(f"pipeline root {root} is not a directory")
+    try:
+        os.makedirs(root, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"pipeline root {root}: cannot create it: {err.strerror or err}") from None
 
 
 def _without_from_node(argv: list[str]) -> list[str]:
@@ -82,20 +108,6 @@ def _without_from_node(argv: list[str]) -> list[str]:
     return out
 
 
-def _invoked_as_cli() -> bool:
-    return len(sys.argv) > 1 and sys.argv[1] == "run"
-
-
-def _quiet_libraries() -> None:
-    """Keep the console for progress: library chatter goes to the node logs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.ERROR)
-    logging.getLogger().addHandler(console)
-    for name in ("apache_beam", "absl", "tensorflow"):
-        logging.getLogger(name).propagate = True
+def _invoked_as_cli(args: argparse.Namespace) -> bool:
+    """Whether sys.argv is this command line (not a caller's, e.g. pytest's, calling main())."""
+    return "run" in sys.argv[1:3] and args.pipeline_file in sys.argv
