@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from beampipe.metadata.owner import heartbeat_seconds, owner_alive
 from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
-from beampipe.orchestration.staging import OWNER_FILE, Attempt, remove_inside
+from beampipe.orchestration.staging import OWNER_FILE, Attempt, remove_staging
 
 class Heartbeat:
     """Calls ``beat`` every heartbeat interval in a daemon thread until the block ends."""
@@ -79,20 +79,25 @@ def remove_orphan_staging(root: str) -> int:
     """Staging directories whose writer process is gone (the owner file in each says who).
 
     Judged by the process, not by an execution id: execution ids restart per store, and
-    several stores may share one pipeline root."""
+    several stores may share one pipeline root. A directory without an owner file was
+    half-deleted (``staging.remove_staging`` deletes that file last); a ``.new`` one is
+    being created, or was killed while it was, which only its age can tell."""
     staging = os.path.join(root, ".beampipe", "staging")
     if not os.path.isdir(staging):
         return 0
     removed = 0
     for name in sorted(os.listdir(staging)):
         path = os.path.join(staging, name)
-        try:
-            with open(os.path.join(path, OWNER_FILE)) as f:
-                owner = json.load(f)
-        except (OSError, ValueError):  # killed before the owner file was written: age decides
-            owner = {"started_at": _mtime(path)}
-        if not owner_alive(owner):
-            remove_inside(root, path)
+        if name.endswith(".new"):
+            dead = time.time() - _mtime(path) > 60
+        else:
+            try:
+                with open(os.path.join(path, OWNER_FILE)) as f:
+                    dead = not owner_alive(json.load(f))
+            except (OSError, ValueError):
+                dead = True
+        if dead:
+            remove_staging(root, path)
             removed += 1
     return removed
 

@@ -57,9 +57,13 @@ class Attempt:
 
     def prepare(self, keys: list[str]) -> dict[str, str]:
         """Create the empty staging directory of every output; returns key -> staged path."""
-        os.makedirs(self.staging, exist_ok=True)
-        with open(os.path.join(self.staging, OWNER_FILE), "w") as f:
+        # Created complete with its owner file (rename is atomic), so a staging directory
+        # without one can only be a half-deleted leftover.
+        fresh = self.staging + ".new"
+        os.makedirs(fresh, exist_ok=True)
+        with open(os.path.join(fresh, OWNER_FILE), "w") as f:
             json.dump({"owner": owner_token(), "started_at": time.time(), "execution": self.exec_id}, f)
+        os.rename(fresh, self.staging)
         paths = {key: self.staged_output(key) for key in keys}
         for path in paths.values():
             os.makedirs(path, exist_ok=True)
@@ -77,7 +81,7 @@ class Attempt:
 
     def discard(self, keys: list[str]) -> None:
         """Delete this attempt's staging and any output it already moved into place."""
-        remove_inside(self.root, self.staging)
+        remove_staging(self.root, self.staging)
         for key in keys:
             for index in range(0, 64):
                 final = self.final_output(key, index)
@@ -89,6 +93,17 @@ class Attempt:
         """Fault injection for the kill tests: SIGKILL this process at a named point."""
         if os.environ.get(FAULT_ENV) == f"{self.node_id}:{point}":
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def remove_staging(root: str, staging: str) -> None:
+    """Delete a staging directory with its owner file last: a kill half-way leaves either a
+    directory whose owner file names a dead process, or one with no owner file at all."""
+    if not os.path.isdir(staging):
+        return
+    for name in os.listdir(staging):
+        if name != OWNER_FILE:
+            remove_inside(root, os.path.join(staging, name))
+    remove_inside(root, staging)
 
 
 def remove_inside(root: str, path: str) -> None:

@@ -10,23 +10,20 @@ import os
 
 import pytest
 
-from tests.support.reliability import kill_points, kill_trial, output_fingerprints, run_kill_pipeline
+from tests.support.reliability import Baseline, baseline_run, kill_points, kill_trial, run_kill_pipeline
 
 NODES = ["Produce", "Consume1"]  # the first producer and its consumer; the bench kills every node
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory) -> dict[str, str]:
-    root = str(tmp_path_factory.mktemp("baseline"))
-    code, text = run_kill_pipeline(root)
-    assert code == 0, text
-    return output_fingerprints(root)
+def baseline(tmp_path_factory) -> Baseline:
+    return baseline_run(str(tmp_path_factory.mktemp("baseline")))
 
 
-@pytest.mark.parametrize("how", kill_points(NODES, randoms=2, max_delay=4.0))
+@pytest.mark.parametrize("how", kill_points(NODES, randoms=2))
 def test_kill_then_rerun_leaves_nothing_behind(tmp_path, baseline, how):
     outcome = kill_trial(str(tmp_path / "root"), baseline, how)
-    if not how.startswith("after:"):
+    if not how.startswith("at:"):
         assert outcome.killed, f"the fault point {how} was never reached"
     assert outcome.rerun_status == "COMPLETE"
     assert (outcome.running_executions, outcome.running_runs) == (0, 0)

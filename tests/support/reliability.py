@@ -169,25 +169,42 @@ def _size(path: str) -> int:
     return total or 1  # an empty leftover directory still counts
 
 
-def kill_trial(root: str, baseline: dict[str, str], how: str, n: int = 3,
+def kill_trial(root: str, baseline: "Baseline", how: str, n: int = 3,
                orchestrator: str = "threads") -> KillOutcome:
-    """Kill one run as ``how`` says ("<node>:<fault point>" or "after:<seconds>"), re-run, count."""
-    if how.startswith("after:"):
-        code, _ = run_kill_pipeline(root, n, kill_after=float(how.split(":", 1)[1]), orchestrator=orchestrator)
+    """Kill one run as ``how`` says, re-run, count. ``how`` is "<node>:<fault point>", or
+    "at:<fraction>": a SIGKILL that fraction of an uninterrupted run's wall time after start."""
+    if how.startswith("at:"):
+        delay = float(how.split(":", 1)[1]) * baseline.seconds
+        code, _ = run_kill_pipeline(root, n, kill_after=delay, orchestrator=orchestrator)
     else:
         code, _ = run_kill_pipeline(root, n, env={"BEAMPIPE_FAULT_KILL": how}, orchestrator=orchestrator)
     killed = code == -signal.SIGKILL
     rerun_code, text = run_kill_pipeline(root, n, orchestrator=orchestrator)
     running, runs, staged, unrecorded = debris(root)
-    equal = output_fingerprints(root) == baseline
+    equal = output_fingerprints(root) == baseline.outputs
     return KillOutcome(how, killed, running, runs, staged, unrecorded, equal,
                        "COMPLETE" if rerun_code == 0 else f"FAILED: {text[-500:]}")
 
 
-def kill_points(nodes: list[str], randoms: int, max_delay: float, seed: int = 7) -> list[str]:
-    """Every fault point of every node, then ``randoms`` random-time kills."""
+@dataclass
+class Baseline:
+    outputs: dict[str, str]
+    seconds: float
+
+
+def baseline_run(root: str, orchestrator: str = "threads") -> Baseline:
+    """An uninterrupted run: its output fingerprints and its wall time (process start to exit)."""
+    started = time.time()
+    code, text = run_kill_pipeline(root, orchestrator=orchestrator)
+    if code != 0:
+        raise RuntimeError(f"the uninterrupted run failed:\n{text}")
+    return Baseline(output_fingerprints(root), time.time() - started)
+
+
+def kill_points(nodes: list[str], randoms: int, seed: int = 7) -> list[str]:
+    """Every fault point of every node, then ``randoms`` kills at random fractions of a run."""
     import random
 
     rng = random.Random(seed)
     points = [f"{node}:{point}" for node in nodes for point in FAULT_POINTS]
-    return points + [f"after:{rng.uniform(0.3, max_delay):.2f}" for _ in range(randoms)]
+    return points + [f"at:{rng.uniform(0.05, 0.95):.3f}" for _ in range(randoms)]
