@@ -32,34 +32,8 @@ def run(args: argparse.Namespace) -> int:
         if not text.lstrip().startswith("{"):
             return fail("--ir -: stdin holds no IR (expected a JSON object)")
         args.ir = text
-    problem = check_ir(args.ir, args.node)
+    problem = entrypoint.check_ir(args.ir, args.node)
     if problem:
         return fail(problem)
+    remember_uri(str(entrypoint.read_ir(args.ir)["pipeline"].get("metadata_uri", "")))  # masked in output
     return entrypoint.main_from_args(args)
-
-
-def check_ir(spec: str, node_id: str) -> str | None:
-    """Why --ir / --node cannot be run, in one line; None when they look right."""
-    import json
-
-    from beampipe.orchestration import entrypoint
-
-    shown = spec if len(spec) <= 80 else spec[:77] + "..."
-    try:
-        ir = entrypoint.read_ir(spec)
-    except FileNotFoundError:
-        return f"--ir {shown}: no such IR file"
-    except IsADirectoryError:
-        return f"--ir {shown}: is a directory, not an IR file"
-    except (ValueError, OSError, EOFError) as err:  # bad JSON, base64, gzip, or IR version
-        kind = "not valid JSON" if isinstance(err, json.JSONDecodeError) else "not a beampipe IR"
-        return f"--ir {shown}: {kind} ({' '.join(str(err).split())})"
-    if not isinstance(ir, dict) or not isinstance(ir.get("pipeline"), dict) \
-            or not isinstance(ir.get("nodes"), list):
-        return f"--ir {shown}: not a beampipe IR (no 'pipeline' and 'nodes')"
-    remember_uri(str(ir["pipeline"].get("metadata_uri", "")))
-    known = [n.get("id") for n in ir["nodes"] if isinstance(n, dict)]
-    if node_id != entrypoint.FINISH_RUN and node_id not in known:
-        return (f"--node {node_id!r}: pipeline '{ir['pipeline'].get('name')}' has no such node; "
-                f"nodes are {known}")
-    return None

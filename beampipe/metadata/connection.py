@@ -97,6 +97,8 @@ def _split(uri: str) -> tuple[str, str]:
     scheme = uri.split("://", 1)[0].lower()
     if scheme == "sqlite":
         path = uri[len("sqlite://"):]
+        if path.startswith("//"):  # sqlite:////abs/path: one leading slash, not POSIX's '//'
+            path = "/" + path.lstrip("/")
         if not path:
             raise MetadataConfigError(f"sqlite URI has no path: {uri!r}")
         return "sqlite", os.path.abspath(path)

@@ -121,6 +121,28 @@ def finish_run(ir: dict[str, Any], run_id: str, values: dict[str, Any],
     return (EXIT_FAILED if status == "FAILED" else EXIT_OK), result
 
 
+def check_ir(spec: str, node_id: str) -> str | None:
+    """Why --ir / --node cannot be run, in one line; None when they look right."""
+    shown = spec if len(spec) <= 80 else spec[:77] + "..."
+    try:
+        ir = read_ir(spec)
+    except FileNotFoundError:
+        return f"--ir {shown}: no such IR file"
+    except IsADirectoryError:
+        return f"--ir {shown}: is a directory, not an IR file"
+    except (ValueError, OSError, EOFError) as err:  # bad JSON, base64, gzip, or IR version
+        kind = "not valid JSON" if isinstance(err, json.JSONDecodeError) else "not a beampipe IR"
+        return f"--ir {shown}: {kind} ({' '.join(str(err).split())})"
+    if not isinstance(ir, dict) or not isinstance(ir.get("pipeline"), dict) \
+            or not isinstance(ir.get("nodes"), list):
+        return f"--ir {shown}: not a beampipe IR (no 'pipeline' and 'nodes')"
+    known = [n.get("id") for n in ir["nodes"] if isinstance(n, dict)]
+    if node_id != FINISH_RUN and node_id not in known:
+        return (f"--node {node_id!r}: pipeline '{ir['pipeline'].get('name')}' has no such node; "
+                f"nodes are {known}")
+    return None
+
+
 def _integral(ir: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """'5.0' -> 5 for int parameters: orchestrators may render integers as floats."""
     declared = ir["pipeline"].get("parameters", {})
@@ -163,6 +185,13 @@ def main_from_args(args: argparse.Namespace) -> int:
         params = parse_param_args(args.param)
     except ValueError as err:
         print(f"beampipe run-node: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.ir == "-":  # read stdin once, for the check and for the launcher
+        args.ir = sys.stdin.read()
+    problem = check_ir(args.ir, args.node)  # Airflow and KFP tasks arrive here directly
+    if problem:
+        print(json.dumps({"node_id": args.node, "status": "FAILED", "error": problem}), flush=True)
+        print(f"beampipe run-node: {problem}", file=sys.stderr)
         return EXIT_USAGE
     run_id = sanitize_run_id(args.run_id) if args.sanitize_run_id else args.run_id
     code, result = run(args.ir, args.node, run_id, params, args.params_json,

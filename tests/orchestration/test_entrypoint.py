@@ -99,7 +99,7 @@ def test_user_errors_exit_nonzero_with_a_clear_message(ir_file, capsys):
     code, result = _main(capsys, "--ir", path, "--node", "MakeRows", "--run-id", "r", "--param", "nope=1")
     assert code == entrypoint.EXIT_USAGE and "unknown runtime parameter" in result["error"]
     code, result = _main(capsys, "--ir", path, "--node", "Nope", "--run-id", "r")
-    assert code == entrypoint.EXIT_FAILED and "has no node 'Nope'" in result["error"]
+    assert code == entrypoint.EXIT_USAGE and "has no such node" in result["error"]
     code, result = _main(capsys, "--ir", "/no/such/ir.json", "--node", "MakeRows", "--run-id", "r")
     assert code == entrypoint.EXIT_USAGE and "/no/such/ir.json" in result["error"]
     # An upstream node that never ran: the message says what to do.
