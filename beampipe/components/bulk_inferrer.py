@@ -41,6 +41,9 @@ class BulkInferrer(BaseComponent):
         from tfx_bsl.public.beam import RunInference
         from tfx_bsl.public.proto import model_spec_pb2
 
+        from beampipe.transforms.beam_util import read_records, reads_in_order
+        from beampipe.transforms.tfdv_io import example_files
+
         examples, model = ctx.input("examples"), ctx.input("model")
         blessing = ctx.optional_input("model_blessing")
         result, out_examples = ctx.output("inference_result"), ctx.output("output_examples")
@@ -61,10 +64,13 @@ class BulkInferrer(BaseComponent):
             model_path=path, signature_name=model_spec.model_signature_name or ["serving_default"],
             tag=model_spec.tag or ["serve"]))
         gzip = beam.io.filesystem.CompressionTypes.GZIP
+        # On the local runner each split is read as one ordered stream, so Beam's sink writes the
+        # predictions in input order, the same bytes every run (see beam_util.reads_in_order).
+        in_order = reads_in_order(ctx.beam_pipeline_args)
         with ctx.beam_pipeline() as p:
             for split in splits:
-                logs = (p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(
-                            os.path.join(ctx.split_uri(examples, split), "*"), compression_type=gzip)
+                logs = (read_records(p, f"Read[{split}]", example_files(ctx.split_uri(examples, split)),
+                                     in_order)
                         | f"Infer[{split}]" >> RunInference(spec, load_override_fn=load_tf2_model))
                 if out_spec is not None:
                     _ = (logs | f"ToExample[{split}]" >> beam.Map(prediction_to_example, out_spec)
@@ -148,4 +154,4 @@ def prediction_to_example(log: Any, spec: OutputExampleSpec) -> bytes:
             feature.float_list.value.extend(float(v) for v in values)
         else:
             feature.bytes_list.value.extend(v if isinstance(v, bytes) else str(v).encode() for v in values)
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # features in name order

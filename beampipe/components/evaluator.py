@@ -72,11 +72,13 @@ class Evaluator(BaseComponent):
         ctx.log.info("evaluating %s on %s (baseline %s)", model.uri, splits, baseline and baseline.uri)
         from tfx_bsl.tfxio import tf_example_record
         # TFMA reads Arrow record batches with the raw examples in a column (its input format).
-        tfxio = tf_example_record.TFExampleRecord(
-            file_pattern=[os.path.join(ctx.split_uri(examples, s), "*") for s in splits],
-            raw_record_column_name=tfma.ARROW_INPUT_COLUMN)
-        with ctx.beam_pipeline() as p:
-            _ = (p | "Read" >> tfxio.BeamSource()
+        from beampipe.transforms.beam_util import read_record_batches, reads_in_order
+        from beampipe.transforms.tfdv_io import example_files
+        files = [f for s in splits for f in example_files(ctx.split_uri(examples, s))]
+        tfxio = tf_example_record.TFExampleRecord(file_pattern=files,
+                                                  raw_record_column_name=tfma.ARROW_INPUT_COLUMN)
+        with ctx.beam_pipeline() as p:  # ordered on the local runner: metric sums reproduce
+            _ = (read_record_batches(p, "Read", tfxio, files, reads_in_order(ctx.beam_pipeline_args))
                  | "Evaluate" >> tfma.ExtractEvaluateAndWriteResults(
                      eval_shared_model=shared if len(shared) > 1 else shared[0],
                      eval_config=config, output_path=evaluation.uri))
@@ -238,7 +240,7 @@ def render_report(metrics: dict, config: Any, blessed: bool, message: str, model
         models += f"<br>baseline: <code>{html.escape(baseline_uri)}</code>"
     models += "</p>"
     from google.protobuf import json_format
-    cfg = html.escape(json_format.MessageToJson(config, indent=1))
+    cfg = html.escape(json_format.MessageToJson(config, indent=1, sort_keys=True))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
             f"<style>{_STYLE}</style></head><body><h1>Model evaluation</h1>{verdict}{models}"
             f"<table><tr><th>slice</th>{head}</tr>{sub}{''.join(rows)}</table>"

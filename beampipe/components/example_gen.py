@@ -2,18 +2,17 @@
 
 ``CsvExampleGen`` and ``ImportExampleGen`` take TFX's arguments (input_base, input_config,
 output_config, range_config). ``ImportExampleGen(payload_format='parquet')`` reads Parquet
-files instead of TFRecords. Everything streams: a file is never loaded whole. A CSV file is
-one Beam element whose rows go straight into its split shards (``tfrecord_shards``); TFRecord
-and Parquet records flow through Beam's sources, a partition and its TFRecord sink. The input
-files' content fingerprint is both a custom property and part of the cache key
+files instead of TFRecords. Everything streams: a file is never loaded whole. Every input file
+is one Beam element whose records go straight into its split shards, in file order
+(``tfrecord_shards``): so the output is byte-identical on identical input, whatever Beam's
+bundling (Beam's own TFRecord sink writes records in bundle order, which varies run to run).
+The input files' content fingerprint is both a custom property and part of the cache key
 (``cache_material``), so an edited input file re-runs the node.
 """
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-from typing import Any
+from typing import Any, Iterator
 
 from beampipe.components.base import BaseComponent, ExecContext, In, Out, Param, to_jsonable  # noqa: F401
 from beampipe.metadata.artifacts import Examples
@@ -76,30 +75,18 @@ class _FileBasedExampleGen(BaseComponent):
 
     @classmethod
     def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
-        """Validate the files before Beam starts; returns the per-file FlatMap callable."""
+        """Validate the files before Beam starts; returns path -> (split key, serialized example)s."""
         raise NotImplementedError
-
-    @classmethod
-    def read(cls, pipeline: Any, label: str, files: list[str], reader: Any) -> Any:
-        import apache_beam as beam
-        return (pipeline | f"Files[{label}]" >> beam.Create(files)
-                | f"Read[{label}]" >> beam.FlatMap(reader))
 
     @classmethod
     def write(cls, pipeline: Any, label: str, files: list[str], reader: Any, split_dirs: list[str],
               buckets: list[int] | None) -> None:
-        """Add to the pipeline: read the files, hash-split the examples (with buckets), write shards."""
+        """One element per input file, whose records go straight into its split shards."""
         import apache_beam as beam
-        from beampipe.transforms.example_io import HashBuckets, write_split
+        from beampipe.transforms.tfrecord_shards import WriteFileShards
 
-        keyed = cls.read(pipeline, label, files, reader)
-        if not buckets:
-            write_split(keyed | f"Value[{label}]" >> beam.Values(), split_dirs[0], label)
-            return
-        parts = keyed | f"Split[{label}]" >> beam.Partition(HashBuckets(buckets), len(buckets))
-        for split_dir, part in zip(split_dirs, parts):
-            name = os.path.basename(split_dir)
-            write_split(part | f"Value[{name}]" >> beam.Values(), split_dir, name)
+        _ = (pipeline | f"Files[{label}]" >> beam.Create(list(enumerate(files)))
+             | f"Write[{label}]" >> beam.FlatMap(WriteFileShards(reader, split_dirs, buckets, len(files))))
 
     @classmethod
     def execute(cls, ctx: ExecContext) -> None:
@@ -115,9 +102,6 @@ class _FileBasedExampleGen(BaseComponent):
                 buckets = [s["hash_buckets"] for s in hash_splits] or None
                 cls.write(p, name, group, readers[name], [ctx.split_uri(out, s) for s in names], buckets)
         split_names = [s["name"] for s in hash_splits] if hash_splits else list(resolved.files)
-        for name in split_names:  # Beam can leave its empty temp dirs beside the shards
-            for leftover in glob.glob(os.path.join(ctx.split_uri(out, name), "beam-temp-*")):
-                shutil.rmtree(leftover, ignore_errors=True)
         out.splits = split_names
         out.span = resolved.span
         out.version = resolved.version or 0
@@ -137,16 +121,6 @@ class CsvExampleGen(_FileBasedExampleGen):
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")
         return CsvFileToExamples(layout.header, layout.types, partition)
-
-    @classmethod
-    def write(cls, pipeline: Any, label: str, files: list[str], reader: Any, split_dirs: list[str],
-              buckets: list[int] | None) -> None:
-        """One element per CSV file, whose rows go straight into its split shards (no per-row Beam)."""
-        import apache_beam as beam
-        from beampipe.transforms.tfrecord_shards import WriteFileShards
-
-        _ = (pipeline | f"Files[{label}]" >> beam.Create(list(enumerate(files)))
-             | f"Write[{label}]" >> beam.FlatMap(WriteFileShards(reader, split_dirs, buckets, len(files))))
 
 
 class ImportExampleGen(_FileBasedExampleGen):
@@ -169,51 +143,44 @@ class ImportExampleGen(_FileBasedExampleGen):
             "partition_feature_name", "")
         if cls._format(props) == "parquet":
             _check_parquet(files)
-            return _ParquetKeyer(partition)
+            return _ParquetReader(partition)
         for path in files:
             check_tfrecord_of_examples(path)
-        return _TFRecordKeyer(partition)
+        return _TFRecordReader(partition)
 
     @classmethod
     def _format(cls, props: dict[str, Any]) -> str:
         return PAYLOAD_FORMATS[str(props.get("payload_format") or "tf_example").lower()]
 
-    @classmethod
-    def read(cls, pipeline: Any, label: str, files: list[str], reader: Any) -> Any:
-        import apache_beam as beam
-        from apache_beam.io.filesystem import CompressionTypes
-        from beampipe.transforms.example_io import is_gzip
-        reads = []
-        for i, path in enumerate(files):
-            if isinstance(reader, _ParquetKeyer):
-                source = beam.io.ReadFromParquet(path)
+
+class _TFRecordReader:
+    """path -> (split key, serialized example) for every record of a TFRecord file, in order."""
+
+    def __init__(self, partition: str) -> None:
+        self.partition = partition
+
+    def __call__(self, path: str) -> Iterator[tuple[bytes, bytes]]:
+        from beampipe.transforms.example_io import _example_class, partition_key, tfrecords
+        for serialized in tfrecords(path):
+            if not self.partition:
+                yield serialized, serialized
             else:
-                kind = CompressionTypes.GZIP if is_gzip(path) else CompressionTypes.UNCOMPRESSED
-                source = beam.io.ReadFromTFRecord(path, compression_type=kind)
-            reads.append(pipeline | f"Read[{label}:{i}]" >> source)
-        merged = reads[0] if len(reads) == 1 else tuple(reads) | f"Merge[{label}]" >> beam.Flatten()
-        return merged | f"Key[{label}]" >> beam.Map(reader)
+                yield partition_key(_example_class().FromString(serialized), self.partition), serialized
 
 
-class _TFRecordKeyer:
+class _ParquetReader:
+    """path -> (split key, serialized example) for every row of a Parquet file, in order."""
+
     def __init__(self, partition: str) -> None:
         self.partition = partition
 
-    def __call__(self, serialized: bytes) -> tuple[bytes, bytes]:
-        from beampipe.transforms.example_io import _example_class, partition_key
-        if not self.partition:
-            return serialized, serialized
-        return partition_key(_example_class().FromString(serialized), self.partition), serialized
-
-
-class _ParquetKeyer:
-    def __init__(self, partition: str) -> None:
-        self.partition = partition
-
-    def __call__(self, record: dict[str, Any]) -> tuple[bytes, bytes]:
+    def __call__(self, path: str) -> Iterator[tuple[bytes, bytes]]:
+        import pyarrow.parquet as pq
         from beampipe.transforms.example_io import example_from_dict, keyed
-        example = example_from_dict(record)
-        return keyed(example.SerializeToString(), example, self.partition)
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                example = example_from_dict(record)
+                yield keyed(example.SerializeToString(), example, self.partition)
 
 
 def _check_parquet(files: list[str]) -> None:

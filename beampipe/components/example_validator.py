@@ -50,7 +50,7 @@ class ExampleValidator(BaseComponent):
             folder = ctx.split_uri(out, split)
             os.makedirs(folder, exist_ok=True)
             with open(os.path.join(folder, tfdv_io.ANOMALIES_FILE), "wb") as f:
-                f.write(anomalies.SerializeToString())
+                f.write(anomalies.SerializeToString(deterministic=True))  # anomaly_info map in key order
             with open(os.path.join(folder, "report.html"), "w", encoding="utf-8") as f:
                 f.write(reports.anomalies_html(anomalies, split))
             found[split] = tfdv_io.anomaly_lines(anomalies)

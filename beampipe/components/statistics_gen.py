@@ -41,11 +41,13 @@ class StatisticsGen(BaseComponent):
                 tfdv_io.statistics_in_memory(ctx.split_uri(examples, split), ctx.split_uri(out, split),
                                              tfdv_io.stats_options(raw_options, schema))
         else:
+            from beampipe.transforms.beam_util import reads_in_order
+            in_order = reads_in_order(ctx.beam_pipeline_args)
             with ctx.beam_pipeline() as p:
                 for split in splits:
                     options = tfdv_io.stats_options(raw_options, schema)
                     tfdv_io.generate_statistics(p, split, ctx.split_uri(examples, split),
-                                                ctx.split_uri(out, split), options)
+                                                ctx.split_uri(out, split), options, in_order)
         for split in splits:
             stats = tfdv_io.load_statistics(out.uri, split)
             with open(os.path.join(ctx.split_uri(out, split), "report.html"), "w", encoding="utf-8") as f:

@@ -199,9 +199,19 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     from tfx_bsl.coders import example_coder
     from tfx_bsl.public import tfxio
 
+    from beampipe.transforms.beam_util import read_record_batches, reads_in_order
+
+    def files(art: Artifact, split: str) -> list[str]:  # sorted: the same read order every run
+        return tfdv_io.example_files(tfdv_io.split_dir(art.uri, split))
+
     def source(art: Artifact, split: str) -> Any:
-        return tfxio.TFExampleRecord(file_pattern=[os.path.join(art.uri, f"Split-{split}", "*")],
-                                     schema=schema, telemetry_descriptors=["beampipe", "Transform"])
+        return tfxio.TFExampleRecord(file_pattern=files(art, split), schema=schema,
+                                     telemetry_descriptors=["beampipe", "Transform"])
+
+    # Ordered reads on the local runner: TFT's float analyzers (mean, variance) then add up in
+    # the same order every run, and each split is transformed as one stream, so Beam's sink
+    # writes the transformed examples in input order: both reproduce byte for byte.
+    in_order = reads_in_order(ctx.beam_pipeline_args)
 
     stats = beam_stats
     materialize = ctx.prop("materialize", True)
@@ -220,7 +230,8 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
         for art in examples_list:
             for split in analyze:
                 key = analyzer_cache.DatasetKey(_dataset_key(art, split))
-                analysis_data[key] = p | f"Read[{key.key}]" >> source(art, split).BeamSource()
+                analysis_data[key] = read_record_batches(p, f"Read[{key.key}]", source(art, split),
+                                                         files(art, split), in_order)
                 if art is target:
                     target_reads[split] = analysis_data[key]
         keys = sorted(analysis_data)
@@ -234,7 +245,8 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
         for split in transform:
             if not (materialize or (stats and split in analyze)):
                 continue
-            pcoll = p | f"ReadTransform[{split}]" >> source(target, split).BeamSource()
+            pcoll = read_record_batches(p, f"ReadTransform[{split}]", source(target, split),
+                                        files(target, split), in_order)
             transformed, _ = (((pcoll, adapter_config), transform_fn)
                               | f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True))
             batches = transformed | f"Batches[{split}]" >> beam.Map(lambda pair: pair[0])
@@ -258,7 +270,15 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
 
 
 def _encode(batch: Any, encoder: Any) -> list[bytes]:
-    return encoder.encode(batch)
+    """tf.Examples with their features in name order.
+
+    tfx-bsl's C++ encoder writes each example's feature map in hash order, which differs
+    from example to example and from run to run; parsing and re-serializing with
+    ``deterministic=True`` makes the bytes depend on the values only.
+    """
+    from tensorflow.core.example import example_pb2
+    parse = example_pb2.Example.FromString
+    return [parse(record).SerializeToString(deterministic=True) for record in encoder.encode(batch)]
 
 
 def _stats_path(uri: str, split: str) -> str:
@@ -287,4 +307,4 @@ def _write_anomalies(stats_uri: str, schema_uri: str, anomalies_uri: str, splits
         directory = os.path.join(anomalies_uri, f"Split-{split}")
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, _ANOMALIES_FILE), "wb") as f:
-            f.write(anomalies.SerializeToString())
+            f.write(anomalies.SerializeToString(deterministic=True))  # its map in key order

@@ -1,4 +1,4 @@
-"""tf.Example building, hash-bucket splitting and TFRecord writing for ExampleGen.
+"""tf.Example building, hash-bucket splitting and TFRecord reading for ExampleGen.
 
 Examples go to ``Split-<name>/data_tfrecord-*.gz`` (gzip TFRecord), as TFX lays them out.
 A row's split is a 64-bit fingerprint (blake2b; pyfarmhash only hashes str) of a key
@@ -111,16 +111,6 @@ class CsvFileToExamples:
         for row in data_rows(path):
             example = example_from_row(row, self.header, self.types)
             yield keyed(example.SerializeToString(), example, self.partition_feature)
-
-
-def write_split(pcoll: Any, split_dir: str, label: str) -> Any:
-    """Write serialized examples as gzip TFRecord shards under one Split-<name> dir."""
-    import apache_beam as beam
-    from apache_beam.io.filesystem import CompressionTypes
-    os.makedirs(split_dir, exist_ok=True)
-    return pcoll | f"Write[{label}]" >> beam.io.WriteToTFRecord(
-        os.path.join(split_dir, EXAMPLES_PREFIX), file_name_suffix=".gz",
-        compression_type=CompressionTypes.GZIP)
 
 
 def is_gzip(path: str) -> bool:

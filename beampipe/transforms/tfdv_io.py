@@ -88,19 +88,24 @@ def statistics_in_memory(examples_dir: str, out_dir: str, options: Any, decode_s
     stats = stats_impl.generate_statistics_in_memory(batch, options)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, STATS_FILE), "wb") as f:
-        f.write(stats.SerializeToString())
+        f.write(stats.SerializeToString(deterministic=True))
 
 
-def generate_statistics(pipeline: Any, label: str, examples_dir: str, out_dir: str, options: Any) -> None:
-    """Add to the pipeline: read one split's gzip TFRecords, compute stats, write FeatureStats.pb."""
+def generate_statistics(pipeline: Any, label: str, examples_dir: str, out_dir: str, options: Any,
+                        in_order: bool = False) -> None:
+    """Add to the pipeline: read one split's gzip TFRecords, compute stats, write FeatureStats.pb.
+
+    ``in_order`` (``beam_util.reads_in_order``): one ordered read, so float sums reproduce.
+    """
     import tensorflow_data_validation as tfdv
     from tfx_bsl.public import tfxio
+
+    from beampipe.transforms.beam_util import read_record_batches
 
     files = example_files(examples_dir)
     os.makedirs(out_dir, exist_ok=True)
     source = tfxio.TFExampleRecord(file_pattern=files, telemetry_descriptors=["beampipe"])
-    _ = (pipeline
-         | f"Read[{label}]" >> source.BeamSource()
+    _ = (read_record_batches(pipeline, f"Read[{label}]", source, files, in_order)
          | f"Stats[{label}]" >> tfdv.GenerateStatistics(options)
          | f"Write[{label}]" >> tfdv.WriteStatisticsToBinaryFile(os.path.join(out_dir, STATS_FILE)))
 

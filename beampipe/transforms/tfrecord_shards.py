@@ -1,4 +1,4 @@
-"""Write gzip TFRecord shards directly, one per (input file, split), for CSV ExampleGen.
+"""Write gzip TFRecord shards directly, one per (input file, split), for ExampleGen.
 
 Sending every row through Beam (partition, then ``WriteToTFRecord``) costs more than building
 the row's tf.Example; here one Beam element is one input file, and the DoFn writes that file's
@@ -18,11 +18,16 @@ _FLUSH_BYTES = 1 << 20
 
 
 class TFRecordWriter:
-    """A gzip TFRecord file: length, masked CRC of the length, data, masked CRC of the data."""
+    """A gzip TFRecord file: length, masked CRC of the length, data, masked CRC of the data.
+
+    The gzip header carries no time and no file name (mtime=0, as zlib and Beam write it),
+    so the same records give the same bytes on every run.
+    """
 
     def __init__(self, path: str) -> None:
         self.path, self._tmp = path, path + ".part"
-        self._file = gzip.open(self._tmp, "wb", compresslevel=6)
+        self._raw = open(self._tmp, "wb")
+        self._file = gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=self._raw, mtime=0)
         self._buffer = bytearray()
         self._crc32c = crc32c_function()
         self.count = 0
@@ -42,10 +47,12 @@ class TFRecordWriter:
         """Finish the file and give it its final name (a half-written one keeps ``.part``)."""
         self._file.write(self._buffer)
         self._file.close()
+        self._raw.close()
         os.replace(self._tmp, self.path)
 
     def abandon(self) -> None:
         self._file.close()
+        self._raw.close()
         os.remove(self._tmp)
 
 
@@ -79,3 +86,4 @@ class WriteFileShards:
         for split_dir, writer in zip(self.split_dirs, writers):
             writer.close()
             yield split_dir, writer.count
+
