@@ -5,8 +5,8 @@ non-empty values: every value an integer -> INT, every value a number -> FLOAT,
 otherwise BYTES. So ``abc`` in an otherwise-integer column makes it a BYTES column
 (a warning names the first such line); the schema check in ExampleValidator then
 reports the type change. An empty value means the feature is absent in that row.
-Blank lines are skipped. Anything else malformed is one ValueError naming the file,
-the line and the column.
+Blank lines are skipped. Anything else malformed (a NUL byte included) is one ValueError
+naming the file, the line and the column.
 """
 from __future__ import annotations
 
@@ -20,10 +20,19 @@ _log = logging.getLogger("beampipe.csv")
 
 
 def decoded_lines(path: str, counter: list[int]) -> Iterator[str]:
-    """UTF-8 lines of a file, read in binary so a bad byte is reported with its line."""
+    """UTF-8 lines of a file, read in binary so a bad byte is reported with its line.
+
+    A NUL byte is refused: Python's csv module (3.11+) takes it as an ordinary character,
+    so a binary or UTF-16 file would become examples holding garbage.
+    """
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
             counter[0] = number
+            if b"\0" in raw:
+                column = raw[:raw.index(b"\0")].count(b",") + 1
+                hint = " (the file looks UTF-16: save it as UTF-8)" if raw.count(b"\0") > len(raw) // 3 else ""
+                raise ValueError(f"{path} line {number} column {column}: contains a NUL byte (0x00); "
+                                 f"a CSV file must be text{hint}")
             try:
                 yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as err:

@@ -143,6 +143,7 @@ def _pipeline(root, components):
 @pytest.mark.parametrize("content,expected", [
     (b"a,b\n1,2\n3\n", "line 3 column 'b'"),
     (b"a,b\n1,2\n3,\xff\n", "line 3 column 2: not valid UTF-8"),
+    (b"a,b\n1,2\n3,\x00\n", "line 3 column 2: contains a NUL byte"),
 ])
 def test_bad_csv_fails_the_node_and_leaves_nothing_live(tmp_path, content, expected):
     from beampipe.metadata.store import MetadataStore

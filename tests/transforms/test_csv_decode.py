@@ -41,6 +41,8 @@ def test_quoted_fields_and_bom(tmp_path):
     (b"a,b\n1,2\n3,4,5\n", ["line 3", "expected 2 fields", "found 3"]),
     (b"a,b\n1,2\n3,caf\xe9\n", ["line 3", "column 2", "not valid UTF-8"]),
     (b"a,a\n1,2\n", ["line 1", "column 2", "appears twice"]),
+    (b"a,b\n1,2\n3,4\x005\n", ["line 3", "column 2", "contains a NUL byte"]),
+    ("a,b\n1,2\n".encode("utf-16-le"), ["line 1", "column 1", "contains a NUL byte", "UTF-16"]),
     (b"a,,c\n1,2,3\n", ["line 1", "column 2", "empty column name"]),
 ])
 def test_bad_csv_one_clear_message(tmp_path, content, expected):
