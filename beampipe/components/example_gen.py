@@ -11,6 +11,7 @@ The input files' content fingerprint is both a custom property and part of the c
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Iterator
 
@@ -79,6 +80,11 @@ class _FileBasedExampleGen(BaseComponent):
         raise NotImplementedError
 
     @classmethod
+    def check_and_describe(cls, ctx: ExecContext, props: dict[str, Any], span: int, readers: dict[str, Any],
+                           out: Examples) -> None:
+        """After ``prepare``, before Beam: more checks, and custom properties for the output."""
+
+    @classmethod
     def write(cls, pipeline: Any, label: str, files: list[str], reader: Any, split_dirs: list[str],
               buckets: list[int] | None) -> None:
         """One element per input file, whose records go straight into its split shards."""
@@ -96,6 +102,7 @@ class _FileBasedExampleGen(BaseComponent):
         hash_splits = cls.output_splits(props, list(resolved.files))
         readers = {name: cls.prepare(props, group) for name, group in resolved.files.items()}
         out = ctx.output("examples")
+        cls.check_and_describe(ctx, props, resolved.span, readers, out)
         with ctx.beam_pipeline() as p:
             for name, group in resolved.files.items():
                 names = [s["name"] for s in hash_splits] or [name]
@@ -111,7 +118,23 @@ class _FileBasedExampleGen(BaseComponent):
 
 
 class CsvExampleGen(_FileBasedExampleGen):
-    """CSV files (with a header line) -> tf.Examples; column types inferred from all rows."""
+    """CSV files (with a header line) -> tf.Examples; column types inferred from all rows.
+
+    The inferred types go on the Examples as custom property ``column_types`` (JSON, column ->
+    INT / FLOAT / BYTES). A column whose type differs from the newest other span this node
+    recorded (``age`` numbers in span 1, ``unknown`` in span 2), or between the input splits
+    of one span, fails the node with a message naming the column, both types and both spans:
+    the schema, Transform and the model expect one type per feature. Pass
+    ``allow_column_type_changes=True`` to accept such a change (then validate with an
+    imported schema and ExampleValidator).
+    """
+
+    PARAMETERS = {**_FileBasedExampleGen.PARAMETERS, "allow_column_type_changes": Param(bool)}
+
+    def __init__(self, input_base: str, input_config: Any = None, output_config: Any = None,
+                 range_config: Any = None, allow_column_type_changes: bool | None = None) -> None:
+        super().__init__(input_base, input_config, output_config, range_config,
+                         allow_column_type_changes=allow_column_type_changes)
 
     @classmethod
     def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
@@ -120,7 +143,37 @@ class CsvExampleGen(_FileBasedExampleGen):
         layout = scan_csv(files)
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")
-        return CsvFileToExamples(layout.header, layout.types, partition)
+        return CsvFileToExamples(layout.header, layout.types, partition, layout)
+
+    @classmethod
+    def check_and_describe(cls, ctx: ExecContext, props: dict[str, Any], span: int, readers: dict[str, Any],
+                           out: Examples) -> None:
+        """Record the column types; refuse a type change between splits or against another span."""
+        allowed = bool(props.get("allow_column_type_changes"))
+        types: dict[str, str] = {}
+        seen_in: dict[str, str] = {}
+        for split, reader in readers.items():
+            for column, kind in reader.layout.column_types().items():
+                if column in types and types[column] != kind and not allowed:
+                    raise ValueError(
+                        f"CsvExampleGen '{ctx.node_id}': column {column!r} is {_kind(kind)} in input split "
+                        f"{split!r}{_where(reader.layout, column)} but {_kind(types[column])} in input split "
+                        f"{seen_in[column]!r}; {_TYPE_ADVICE}")
+                types[column] = _wider(types.get(column, kind), kind)
+                seen_in.setdefault(column, split)
+        if not allowed:
+            earlier = _other_span_types(ctx, span)
+            if earlier is not None:
+                other_span, other_types, other_uri = earlier
+                changed = sorted(c for c in types if c in other_types and other_types[c] != types[c])
+                if changed:
+                    layouts = [r.layout for r in readers.values()]
+                    lines = [f"column {c!r} is {_kind(types[c])} in span {span}"
+                             f"{next((w for w in (_where(lay, c) for lay in layouts) if w), '')} but "
+                             f"{_kind(other_types[c])} in span {other_span}" for c in changed]
+                    raise ValueError(f"CsvExampleGen '{ctx.node_id}': " + "; ".join(lines)
+                                     + f" (as recorded with the Examples at {other_uri}); {_TYPE_ADVICE}")
+        out.set_string_custom_property("column_types", json.dumps(types, sort_keys=True))
 
 
 class ImportExampleGen(_FileBasedExampleGen):
@@ -181,6 +234,40 @@ class _ParquetReader:
             for record in batch.to_pylist():
                 example = example_from_dict(record)
                 yield keyed(example.SerializeToString(), example, self.partition)
+
+
+_TYPE_ADVICE = ("the schema, Transform and the model expect one type per feature: fix the data, or "
+                "accept the change with CsvExampleGen(..., allow_column_type_changes=True)")
+_ORDER = {"INT": 0, "FLOAT": 1, "BYTES": 2}
+
+
+def _kind(kind: str) -> str:
+    return {"INT": "INT (integers)", "FLOAT": "FLOAT (numbers)", "BYTES": "BYTES (text)"}.get(kind, kind)
+
+
+def _wider(a: str, b: str) -> str:
+    return a if _ORDER.get(a, 2) >= _ORDER.get(b, 2) else b
+
+
+def _where(layout: Any, column: str) -> str:
+    text = layout.where_text(column)
+    return f" ({text})" if text else ""
+
+
+def _other_span_types(ctx: ExecContext, span: int) -> tuple[int, dict[str, str], str] | None:
+    """(span, column types, URI) of the newest Examples this node recorded for another span."""
+    if ctx.store is None:
+        return None
+    from beampipe.metadata.store import NODE_CONTEXT
+    executions = ctx.store.executions_in_context(NODE_CONTEXT, f"{ctx.pipeline_name}.{ctx.node_id}")
+    for execution in sorted(executions, key=lambda e: e["id"], reverse=True):
+        if execution["state"] not in ("COMPLETE", "CACHED"):
+            continue
+        for art in ctx.store.artifacts_of(execution["id"]).get("examples", []):
+            recorded = art.custom_properties.get("column_types")
+            if recorded and art.span != span:
+                return art.span, json.loads(recorded), art.uri
+    return None
 
 
 def _check_parquet(files: list[str]) -> None:

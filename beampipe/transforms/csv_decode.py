@@ -64,6 +64,17 @@ class CsvLayout:
     types: list[str]
     rows: int = 0
     first_text: dict[int, tuple[str, int, str]] = field(default_factory=dict)
+    has_values: list[bool] = field(default_factory=list)
+
+    def column_types(self) -> dict[str, str]:
+        """Column name -> INT / FLOAT / BYTES, for the columns with at least one value
+        (an all-empty column has no type: any later type fits it)."""
+        return {name: kind for name, kind, seen in zip(self.header, self.types, self.has_values) if seen}
+
+    def where_text(self, column: str) -> str:
+        """'<file> line N has <value>' for a BYTES column's first non-number, else ''."""
+        found = self.first_text.get(self.header.index(column)) if column in self.header else None
+        return f"{found[0]} line {found[1]} has {found[2]!r}" if found else ""
 
 
 def _kind(value: str) -> str:
@@ -128,6 +139,7 @@ def scan_csv(paths: list[str]) -> CsvLayout:
         if layout.rows == before:
             raise ValueError(f"{path} has a header but no data rows")
     assert layout is not None, "scan_csv needs at least one file"
+    layout.has_values = [numeric_seen[i] or i in layout.first_text for i in range(len(layout.header))]
     for i, (path, line, value) in layout.first_text.items():
         if numeric_seen[i]:
             _log.warning("column %r is read as BYTES (text): %s line %d has %r, not a number",

@@ -101,8 +101,10 @@ def keyed(serialized: bytes, example: Any, feature_name: str) -> tuple[bytes, by
 class CsvFileToExamples:
     """A DoFn-like callable (for beam.FlatMap): CSV file path -> (key, serialized example)."""
 
-    def __init__(self, header: list[str], types: list[str], partition_feature: str) -> None:
+    def __init__(self, header: list[str], types: list[str], partition_feature: str,
+                 layout: Any = None) -> None:
         self.header, self.types, self.partition_feature = header, types, partition_feature
+        self.layout = layout  # the scan's CsvLayout, for the column-type check across spans
         if partition_feature and partition_feature not in header:
             raise ValueError(f"partition_feature_name {partition_feature!r} is not a CSV column; "
                              f"columns are {header}")

@@ -174,3 +174,62 @@ def test_edited_csv_of_same_size_reruns(tmp_path):
     edited = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
     statuses = [r.nodes["CsvExampleGen"].status for r in (first, again, edited)]
     assert statuses == ["COMPLETE", "CACHED", "COMPLETE"]
+
+
+# -- column types: recorded, and checked across input splits and spans ---------------------------
+
+
+def test_column_types_recorded(penguin_csv, tmp_path):
+    import json
+    examples = run_example_gen(CsvExampleGen(input_base=os.path.dirname(penguin_csv)), tmp_path)
+    types = json.loads(examples.get_string_custom_property("column_types"))
+    assert types["species"] == "BYTES" and types["year"] == "INT" and types["bill_length_mm"] == "FLOAT"
+
+
+def test_input_splits_of_one_span_must_agree_on_types(tmp_path):
+    base = tmp_path / "in"
+    (base / "train").mkdir(parents=True)
+    (base / "eval").mkdir()
+    (base / "train" / "d.csv").write_text("age,name\n31,a\n40,b\n")
+    (base / "eval" / "d.csv").write_text("age,name\n33,c\nunknown,d\n")
+    config = Input(splits=[Input.Split("train", "train/*"), Input.Split("eval", "eval/*")])
+    with pytest.raises(ValueError) as err:
+        run_example_gen(CsvExampleGen(input_base=str(base), input_config=config), tmp_path)
+    message = str(err.value)
+    for part in ("column 'age' is BYTES", "input split 'eval'", f"{base / 'eval' / 'd.csv'} line 3 has 'unknown'",
+                 "INT (integers) in input split 'train'", "allow_column_type_changes=True"):
+        assert part in message, message
+    allowed = run_example_gen(CsvExampleGen(input_base=str(base), input_config=config,
+                                            allow_column_type_changes=True), tmp_path, "allowed")
+    assert '"age": "BYTES"' in allowed.get_string_custom_property("column_types")
+
+
+@pytest.mark.e2e
+def test_column_changing_type_between_spans_fails_naming_both(tmp_path):
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    base = tmp_path / "in"
+    (base / "span-1").mkdir(parents=True)
+    (base / "span-1" / "d.csv").write_text("age,name,note\n31,a,\n40,b,\n")  # note: no value yet
+    pattern = Input(splits=[Input.Split("single_split", "span-{SPAN}/*.csv")])
+
+    def run(**kwargs):
+        gen = CsvExampleGen(input_base=str(base), input_config=pattern, **kwargs)
+        return LocalDagRunner().run(_pipeline(tmp_path / "root", [gen]))
+
+    assert run().status == "COMPLETE"
+    (base / "span-2").mkdir()
+    (base / "span-2" / "d.csv").write_text("age,name,note\n33,c,late\nunknown,d,\n")
+    failed = run()
+    assert failed.status == "FAILED"
+    error = failed.nodes["CsvExampleGen"].error
+    for part in ("column 'age' is BYTES (text) in span 2", f"{base / 'span-2' / 'd.csv'} line 3 has 'unknown'",
+                 "but INT (integers) in span 1", "allow_column_type_changes=True"):
+        assert part in error, error
+    assert "'note'" not in error  # a column empty in span 1 has no type to change
+    store = MetadataStore(os.path.join(tmp_path, "root", "metadata.sqlite"))
+    assert [a for a, _ in store.artifacts_in_run(failed.run_id) if a.state == "LIVE"] == []
+    store.close()
+
+    accepted = run(allow_column_type_changes=True)
+    assert accepted.status == "COMPLETE", [(r.node_id, r.error) for r in accepted.failed]

@@ -60,3 +60,9 @@ def test_files_must_share_the_header(tmp_path):
     two = write(tmp_path, "a,c\n1,2\n", "two.csv")
     with pytest.raises(ValueError, match="two.csv line 1: header"):
         scan_csv([one, two])
+
+
+def test_column_types_leave_out_empty_columns(tmp_path):
+    layout = scan_csv([write(tmp_path, "a,b,c\n1,,x\n2,,3\n")])
+    assert layout.column_types() == {"a": INT, "c": BYTES}
+    assert layout.where_text("c").endswith("line 2 has 'x'") and layout.where_text("a") == ""
