@@ -58,6 +58,7 @@ class Evaluator(BaseComponent):
         baseline = ctx.optional_input("baseline_model")
         config = _parse_config(ctx.prop("eval_config"), ctx.node_id)
         _add_fairness(config, ctx.prop("fairness_indicator_thresholds"))
+        check_metric_names(config, ctx.node_id)
         config = config_util.update_eval_config_with_defaults(
             config, has_baseline=baseline is not None, rubber_stamp=baseline is None)
         shared = [tfma.default_eval_shared_model(
@@ -135,6 +136,68 @@ def _add_fairness(config: Any, thresholds: list[float] | None) -> None:
     spec = config.metrics_specs[0] if config.metrics_specs else config.metrics_specs.add()
     spec.metrics.add(class_name="FairnessIndicators",
                      config=json.dumps({"thresholds": list(thresholds)}))
+
+
+_KERAS_INTERNAL = {"Metric", "MeanMetricWrapper", "MeanTensor"}
+
+
+def check_metric_names(config: Any, node_id: str) -> None:
+    """Every metric of the EvalConfig names a class TFMA can build, else one ValueError.
+
+    TFMA hands a name it does not know to Keras, whose error ("Unknown metric function ...
+    use a keras.utils.custom_object_scope") is about Keras model code, not the EvalConfig.
+    """
+    import importlib
+
+    import tf_keras
+    from tensorflow_model_analysis.metrics import metric_types
+
+    tfma_names = set(metric_types.registered_metrics())
+    keras_names = {n for n, obj in vars(tf_keras.metrics).items()
+                   if isinstance(obj, type) and issubclass(obj, tf_keras.metrics.Metric)} - _KERAS_INTERNAL
+    for i, spec in enumerate(config.metrics_specs):
+        for j, metric in enumerate(spec.metrics):
+            where = f"node '{node_id}': eval_config metrics_specs[{i}].metrics[{j}]"
+            name = metric.class_name
+            if metric.module:
+                try:
+                    module = importlib.import_module(metric.module)
+                except Exception as err:  # noqa: BLE001 - any import failure is the user's to fix
+                    raise ValueError(f"{where}: module {metric.module!r} (for class_name {name!r}) cannot "
+                                     f"be imported: {type(err).__name__}: {err}") from None
+                if not isinstance(getattr(module, name, None), type):
+                    raise ValueError(f"{where}: module {metric.module!r} has no class {name!r}") from None
+                continue
+            if name in tfma_names or name in keras_names or _keras_knows(tf_keras, name):
+                continue
+            raise ValueError(f"{where}: class_name {name!r} is not a metric TFMA or Keras knows. "
+                             + _spelling_help(name, tfma_names, keras_names))
+
+
+def _keras_knows(tf_keras: Any, name: str) -> bool:
+    """Names Keras resolves besides its public classes (function metrics such as 'accuracy'):
+    the names in the module whose globals ``tf_keras.metrics.deserialize`` looks in."""
+    import sys
+    module = sys.modules.get(tf_keras.metrics.deserialize.__module__)
+    return not name.startswith("_") and callable(vars(module).get(name) if module else None)
+
+
+def _spelling_help(name: str, tfma_names: set[str], keras_names: set[str]) -> str:
+    import difflib
+    every = sorted(tfma_names | keras_names)
+    by_lower = {n.lower(): n for n in every}
+    close = [by_lower[n] for n in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.75)]
+    text = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    if name == "FairnessIndicators":  # what fairness_indicator_thresholds adds
+        import tensorflow_model_analysis as tfma
+        text = (f"The TFMA installed here ({tfma.__version__}) has no FairnessIndicators metric, which "
+                "fairness_indicator_thresholds asks for: drop that argument and add e.g. "
+                "FalsePositiveRate-style metrics (FPR, FNR) at your thresholds instead. ")
+    return (text + "Name a metric by its class, exactly as spelled (case matters), e.g. "
+            "tfma.MetricConfig(class_name='SparseCategoricalAccuracy'). TFMA metrics: "
+            + ", ".join(sorted(tfma_names)) + ". Keras metrics (tf_keras.metrics): "
+            + ", ".join(sorted(keras_names)) + ". A metric class of your own, or from another package, "
+            "also needs module='package.module' (the module that defines it).")
 
 
 # -- results -------------------------------------------------------------------

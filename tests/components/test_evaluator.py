@@ -78,3 +78,25 @@ def test_baseline_that_is_the_candidate_is_dropped():
     assert kept["baseline_model"] == [other]
     unpublished = Model("/m/new")  # no id yet: never mistaken for the baseline
     assert Evaluator.prepare_inputs({"model": [unpublished], "baseline_model": [other]})["baseline_model"]
+
+
+def test_unknown_metric_named_with_spellings(tmp_path):
+    """Checked before the model loads: the message is about the EvalConfig, not Keras model code."""
+    import pytest
+    import tensorflow_model_analysis as tfma
+    config = mf.eval_config_json(0.5)
+    config.metrics_specs[0].metrics.add(class_name="SparseCategoricalAcuracy")
+    with pytest.raises(ValueError) as err:
+        run_evaluator(tmp_path, Examples(str(tmp_path / "none")), Model(str(tmp_path / "none")), config)
+    message = str(err.value)
+    for part in ("eval_config metrics_specs[0].metrics[2]", "class_name 'SparseCategoricalAcuracy'",
+                 "Did you mean 'SparseCategoricalAccuracy'", "TFMA metrics: AUC,", "ExampleCount",
+                 "Keras metrics (tf_keras.metrics): AUC, Accuracy,", "module="):
+        assert part in message, message
+    assert "custom_object_scope" not in message and "keras.utils" not in message
+
+    bad_module = tfma.EvalConfig(metrics_specs=[tfma.MetricsSpec(metrics=[
+        tfma.MetricConfig(class_name="MyMetric", module="no_such_package.metrics")])])
+    with pytest.raises(ValueError, match="module 'no_such_package.metrics' \\(for class_name 'MyMetric'\\) "
+                                         "cannot be imported"):
+        run_evaluator(tmp_path / "b", Examples(str(tmp_path / "none")), Model(str(tmp_path / "none")), bad_module)
