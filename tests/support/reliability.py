@@ -87,7 +87,7 @@ root, n, orchestrator = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 pipe = chain(root, n=n, name="kill")
 for node in pipe.components:
     if "sleep" in node.PARAMETERS:
-        node.exec_properties["sleep"] = 0.2
+        node.exec_properties["sleep"] = 0.5
 result = LocalDagRunner(orchestrator=orchestrator).run(pipe)
 print(result.run_id, result.status)
 sys.exit(0 if result.status == "COMPLETE" else 1)
@@ -207,4 +207,4 @@ def kill_points(nodes: list[str], randoms: int, seed: int = 7) -> list[str]:
 
     rng = random.Random(seed)
     points = [f"{node}:{point}" for node in nodes for point in FAULT_POINTS]
-    return points + [f"at:{rng.uniform(0.05, 0.95):.3f}" for _ in range(randoms)]
+    return points + [f"at:{rng.uniform(0.3, 0.98):.3f}" for _ in range(randoms)]
