@@ -211,9 +211,7 @@ CASES: list[Case] = [
     Case("csv-utf16-export", ["run", "@PIPE@"], 1, ["@TMP@/data/a.csv line 1", "not valid UTF-8"],
          pipeline=csv_pipe(), files={"data/a.csv": "x,y\n1,2\n".encode("utf-16")}, node="CsvExampleGen"),
     Case("csv-nul-byte", ["run", "@PIPE@"], 1, ["@TMP@/data/a.csv line 2", "re:(?i)NUL"],
-         pipeline=csv_pipe(), files={"data/a.csv": b"x,y\n1,a\x00b\n"}, node="CsvExampleGen",
-         marks=[pytest.mark.xfail(strict=True, reason="transforms/csv_decode.py accepts NUL bytes "
-                                  "(Python 3.11's csv reads them as data); the run completes")]),
+         pipeline=csv_pipe(), files={"data/a.csv": b"x,y\n1,a\x00b\n"}, node="CsvExampleGen"),
     Case("csv-duplicate-column", ["run", "@PIPE@"], 1,
          ["@TMP@/data/a.csv line 1 column 3", "column name 'x' appears twice"],
          pipeline=csv_pipe(), files={"data/a.csv": "x,y,x\n1,2,3\n"}, node="CsvExampleGen"),
