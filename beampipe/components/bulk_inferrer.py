@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
-from beampipe.components.evaluator import serving_model_path
+from beampipe.components.evaluator import serving_model_path, why_not_blessed
 from beampipe.metadata.artifacts import Examples, InferenceResult, Model, ModelBlessing
 from beampipe.proto.serving import DataSpec, ModelSpec, OutputExampleSpec, from_dict
 
@@ -48,7 +48,7 @@ class BulkInferrer(BaseComponent):
         blessing = ctx.optional_input("model_blessing")
         result, out_examples = ctx.output("inference_result"), ctx.output("output_examples")
         if blessing is not None and not os.path.exists(os.path.join(blessing.uri, "BLESSED")):
-            ctx.log.info("model %s is not blessed: no inference", model.uri)
+            ctx.log.warning("model %s is NOT BLESSED (%s): no inference", model.uri, why_not_blessed(blessing))
             result.custom_properties["inferred"] = 0
             return
         data_spec = from_dict(DataSpec, ctx.prop("data_spec")) or DataSpec()

@@ -12,7 +12,6 @@ TFX's penguin template does; TFMA then reads the label from the transformed feat
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 from typing import Any
@@ -86,17 +85,20 @@ class Evaluator(BaseComponent):
 
         validation = tfma.load_validation_result(evaluation.uri)
         metrics = _load_metrics(evaluation.uri)
-        verdict, decided_by, message = _verdict(validation, config, metrics)
+        verdict, decided_by, failures, message = _verdict(validation, config, metrics)
         open(os.path.join(blessing.uri, BLESSED if verdict else NOT_BLESSED), "w").close()
         blessing.custom_properties.update({
             "blessed": int(verdict), "decided_by": json.dumps(decided_by), "message": message,
             "current_model": model.uri, "current_model_id": int(model.id or 0)})
+        if failures:  # every failed threshold: metric, slice, value, threshold (Pusher quotes them)
+            blessing.custom_properties["failures"] = json.dumps(failures[:50], sort_keys=True)
         if baseline is not None:
             blessing.custom_properties.update({"baseline_model": baseline.uri,
                                                "baseline_model_id": int(baseline.id or 0)})
+        from beampipe.transforms.reports import evaluation_html
         with open(os.path.join(evaluation.uri, "report.html"), "w") as f:
-            f.write(render_report(metrics, config, verdict, message, model.uri,
-                                  baseline.uri if baseline else None))
+            f.write(evaluation_html(metrics, config, verdict, message, model.uri,
+                                    baseline.uri if baseline else None))
         ctx.log.info("%s", message)
 
 
@@ -226,28 +228,86 @@ def _sub_key(sub_key: Any) -> str:
     return ""
 
 
-def _verdict(validation: Any, config: Any, metrics: dict) -> tuple[bool, list[str], str]:
-    """Blessed?, the metric(s) that decided, and a sentence saying so."""
+def _verdict(validation: Any, config: Any,
+             metrics: dict) -> tuple[bool, list[str], list[dict[str, Any]], str]:
+    """Blessed?, the metric(s) that decided, the failed thresholds (metric, slice, value,
+    threshold) and a sentence saying so."""
     if not validation.validation_ok:
-        failures, names = [], []
-        for per_slice in validation.metric_validations_per_slice:
-            where = _slice_name(per_slice.slice_key)
-            for failure in per_slice.failures:
-                names.append(failure.metric_key.name)
-                failures.append(f"{failure.metric_key.name} on {where}: {failure.message}")
+        from google.protobuf import text_format
+        failures = [_failure(failure, _slice_name(per_slice.slice_key), metrics)
+                    for per_slice in validation.metric_validations_per_slice for failure in per_slice.failures]
+        failures.sort(key=lambda f: (f["slice"] != "Overall", f["slice"], f["metric"]))
+        texts = [f["text"] for f in failures]
         if validation.missing_thresholds:
-            failures.append("a threshold names a metric that was not computed")
+            texts.append("a threshold names a metric that was not computed")
         for missing in validation.missing_slices:
-            failures.append(f"slice {missing} has no examples")
-        text = "; ".join(failures) or "validation failed (see validations in the evaluation)"
-        return False, sorted(set(names)), "NOT BLESSED: " + text
+            texts.append(f"slice {text_format.MessageToString(missing, as_one_line=True)} has no examples")
+        names = sorted({f["metric"] for f in failures})
+        return False, names, failures, "NOT BLESSED: " + (_first(texts) or "validation failed "
+                                                          "(see validations in the evaluation)")
     checked = sorted(_thresholded_metrics(config))
     if not checked:
-        return True, [], "BLESSED: no thresholds configured"
+        return True, [], [], "BLESSED: no thresholds configured"
     overall = metrics.get("Overall", {})
     values = [f"{m}={v:.4g}" for (m, model, diff), v in sorted(overall.items())
               if m in checked and not diff and model in ("", "candidate")]
-    return True, checked, "BLESSED: all thresholds passed (" + ", ".join(values or checked) + ")"
+    return True, checked, [], "BLESSED: all thresholds passed (" + ", ".join(values or checked) + ")"
+
+
+def _failure(failure: Any, where: str, metrics: dict) -> dict[str, Any]:
+    """One failed threshold as data and as a sentence: metric, slice, value, threshold.
+
+    TFMA leaves ``failure.message`` empty; the value and the threshold are in the proto.
+    """
+    import tensorflow_model_analysis as tfma
+    key = failure.metric_key
+    metric = key.name + (f" ({_sub_key(key.sub_key)})" if key.HasField("sub_key") else "")
+    value = (failure.metric_value.double_value.value
+             if failure.metric_value.HasField("double_value") else None)
+    threshold, bounds = failure.metric_threshold, []
+    if threshold.HasField("change_threshold"):
+        change = threshold.change_threshold
+        op = "<=" if change.direction == tfma.MetricDirection.LOWER_IS_BETTER else ">="
+        if change.HasField("absolute"):
+            bounds.append(f"change {op} {change.absolute.value:.4g}")
+        if change.HasField("relative"):
+            bounds.append(f"relative change {op} {change.relative.value:.4g}")
+        row = metrics.get(where, {})
+        shown = (f"changed by {_num(value)} against the baseline ({_num(row.get((metric, 'candidate', False)))}"
+                 f" vs {_num(row.get((metric, 'baseline', False)))})")
+    else:
+        bound = threshold.value_threshold
+        if bound.HasField("lower_bound"):
+            bounds.append(f">= {bound.lower_bound.value:.4g}")
+        if bound.HasField("upper_bound"):
+            bounds.append(f"<= {bound.upper_bound.value:.4g}")
+        shown = f"is {_num(value)}"
+    needed = " and ".join(bounds) or "unknown"
+    on = "Overall" if where == "Overall" else f"slice {where}"
+    return {"metric": metric, "slice": where, "value": value, "threshold": needed,
+            "text": f"{metric} {shown} on {on} (threshold {needed})"}
+
+
+def _num(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
+
+
+def _first(texts: list[str], limit: int = 4) -> str:
+    more = len(texts) - limit
+    return "; ".join(texts[:limit]) + (f"; and {more} more" if more > 0 else "")
+
+
+def why_not_blessed(blessing: Artifact) -> str:
+    """The failed thresholds a NOT_BLESSED ModelBlessing records (for Pusher, BulkInferrer)."""
+    props = blessing.custom_properties
+    try:
+        failures = json.loads(props.get("failures") or "[]")
+    except ValueError:
+        failures = []
+    if failures:
+        return _first([f["text"] for f in failures])
+    message = str(props.get("message") or "")
+    return message.removeprefix("NOT BLESSED: ") or "no reason recorded on the blessing"
 
 
 def _thresholded_metrics(config: Any) -> set[str]:
@@ -264,58 +324,3 @@ def _slice_name(slice_key: Any) -> str:
         value = getattr(key, which) if which else ""
         parts.append(f"{key.column} = {value.decode() if isinstance(value, bytes) else value}")
     return ", ".join(parts) or "Overall"
-
-
-# -- report --------------------------------------------------------------------
-_STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f0f0f0}
-td.s{text-align:left}.ok{color:#060}.bad{color:#a00}.d{color:#555;font-size:90%}"""
-
-
-def render_report(metrics: dict, config: Any, blessed: bool, message: str, model_uri: str,
-                  baseline_uri: str | None) -> str:
-    """One static HTML page: verdict, then a slice x metric table, baseline beside candidate."""
-    names = sorted({m for row in metrics.values() for (m, _, diff) in row if not diff})
-    has_baseline = baseline_uri is not None
-    head = "".join(f"<th colspan='3'>{html.escape(n)}</th>" if has_baseline else
-                   f"<th>{html.escape(n)}</th>" for n in names)
-    sub = ("<tr><th></th>" + "<th>candidate</th><th>baseline</th><th>diff</th>" * len(names)
-           + "</tr>") if has_baseline else ""
-    rows = []
-    ordered = sorted(metrics, key=lambda s: (s != "Overall", s))
-    for slice_name in ordered:
-        row = metrics[slice_name]
-        cells = []
-        for name in names:
-            cand = _get(row, name, ("", "candidate"), False)
-            if has_baseline:
-                base = _get(row, name, ("baseline",), False)
-                diff = _get(row, name, ("", "candidate"), True)
-                cells += [_fmt(cand), _fmt(base), f"<span class='d'>{_fmt(diff)}</span>"]
-            else:
-                cells.append(_fmt(cand))
-        rows.append(f"<tr><td class='s'>{html.escape(slice_name)}</td>"
-                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    verdict = (f"<p class='{'ok' if blessed else 'bad'}'><b>{BLESSED if blessed else NOT_BLESSED}</b>"
-               f" &mdash; {html.escape(message)}</p>")
-    models = f"<p>candidate: <code>{html.escape(model_uri)}</code>"
-    if baseline_uri:
-        models += f"<br>baseline: <code>{html.escape(baseline_uri)}</code>"
-    models += "</p>"
-    from google.protobuf import json_format
-    cfg = html.escape(json_format.MessageToJson(config, indent=1, sort_keys=True))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
-            f"<style>{_STYLE}</style></head><body><h1>Model evaluation</h1>{verdict}{models}"
-            f"<table><tr><th>slice</th>{head}</tr>{sub}{''.join(rows)}</table>"
-            f"<h2>EvalConfig</h2><pre>{cfg}</pre></body></html>")
-
-
-def _get(row: dict, name: str, models: tuple[str, ...], diff: bool) -> float | None:
-    for model in models:
-        if (name, model, diff) in row:
-            return row[(name, model, diff)]
-    return None
-
-
-def _fmt(value: float | None) -> str:
-    return "&ndash;" if value is None else f"{value:.4g}"

@@ -12,7 +12,7 @@ import shutil
 import time
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
-from beampipe.components.evaluator import serving_model_path
+from beampipe.components.evaluator import serving_model_path, why_not_blessed
 from beampipe.metadata.artifacts import Artifact, InfraBlessing, Model, ModelBlessing, PushedModel
 from beampipe.proto.serving import PushDestination, from_dict
 
@@ -42,7 +42,7 @@ class Pusher(BaseComponent):
             raise ValueError(f"node '{ctx.node_id}': push_destination.filesystem.base_directory is empty")
         refusal = _refusal(ctx.optional_input("model_blessing"), ctx.optional_input("infra_blessing"))
         if refusal:
-            ctx.log.info("not pushing %s: %s", model.uri, refusal)
+            ctx.log.warning("not pushing %s: %s", model.uri, refusal)
             out.custom_properties.update({"pushed": 0, "pushed_reason": refusal})
             return
         source = serving_model_path(model)
@@ -56,9 +56,11 @@ class Pusher(BaseComponent):
 
 
 def _refusal(model_blessing: Artifact | None, infra_blessing: Artifact | None) -> str:
-    """Why the model must not be pushed ('' when it may be). Files decide, as in TFX."""
+    """Why the model must not be pushed ('' when it may be). Files decide, as in TFX; the
+    Evaluator's record says which metric failed, its value and its threshold."""
     if model_blessing is not None and not os.path.exists(os.path.join(model_blessing.uri, "BLESSED")):
-        return f"model is not blessed by the Evaluator ({model_blessing.uri})"
+        return (f"model is NOT BLESSED by the Evaluator: {why_not_blessed(model_blessing)} "
+                f"(blessing {model_blessing.uri})")
     if infra_blessing is not None and not os.path.exists(
             os.path.join(infra_blessing.uri, "INFRA_BLESSED")):
         return f"model is not blessed by the InfraValidator ({infra_blessing.uri})"

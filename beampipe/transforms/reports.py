@@ -1,4 +1,5 @@
-"""Stand-alone HTML reports for statistics and anomalies, readable in a browser without Jupyter.
+"""Stand-alone HTML reports for statistics, anomalies and evaluations, readable in a browser
+without Jupyter.
 
 Each page has a plain HTML table (works offline) and, for statistics, TFDV's own
 Facets Overview view (needs the internet to load its web components).
@@ -91,3 +92,60 @@ def _drift_rows(anomalies: Any) -> list[tuple[str, str]]:
         for m in list(info.drift_measurements) + list(info.skew_measurements):
             out.append((name, f"{m.Type.Name(m.type)} = {m.value:.4g} (threshold {m.threshold:.4g})"))
     return out
+
+
+_EVAL_STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f0f0f0}
+td.s{text-align:left}.ok{color:#060}.bad{color:#a00}.d{color:#555;font-size:90%}"""
+
+
+def evaluation_html(metrics: dict, config: Any, blessed: bool, message: str, model_uri: str,
+                    baseline_uri: str | None) -> str:
+    """Evaluator's page: verdict, then a slice x metric table, baseline beside candidate.
+
+    ``metrics`` is slice name -> {(metric, model name, is_diff): value}.
+    """
+    names = sorted({m for row in metrics.values() for (m, _, diff) in row if not diff})
+    has_baseline = baseline_uri is not None
+    head = "".join(f"<th colspan='3'>{html.escape(n)}</th>" if has_baseline else
+                   f"<th>{html.escape(n)}</th>" for n in names)
+    sub = ("<tr><th></th>" + "<th>candidate</th><th>baseline</th><th>diff</th>" * len(names)
+           + "</tr>") if has_baseline else ""
+    rows = []
+    ordered = sorted(metrics, key=lambda s: (s != "Overall", s))
+    for slice_name in ordered:
+        row = metrics[slice_name]
+        cells = []
+        for name in names:
+            cand = _metric(row, name, ("", "candidate"), False)
+            if has_baseline:
+                base = _metric(row, name, ("baseline",), False)
+                diff = _metric(row, name, ("", "candidate"), True)
+                cells += [_cell(cand), _cell(base), f"<span class='d'>{_cell(diff)}</span>"]
+            else:
+                cells.append(_cell(cand))
+        rows.append(f"<tr><td class='s'>{html.escape(slice_name)}</td>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    verdict = (f"<p class='{'ok' if blessed else 'bad'}'><b>{'BLESSED' if blessed else 'NOT_BLESSED'}</b>"
+               f" &mdash; {html.escape(message)}</p>")
+    models = f"<p>candidate: <code>{html.escape(model_uri)}</code>"
+    if baseline_uri:
+        models += f"<br>baseline: <code>{html.escape(baseline_uri)}</code>"
+    models += "</p>"
+    from google.protobuf import json_format
+    cfg = html.escape(json_format.MessageToJson(config, indent=1, sort_keys=True))
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
+            f"<style>{_EVAL_STYLE}</style></head><body><h1>Model evaluation</h1>{verdict}{models}"
+            f"<table><tr><th>slice</th>{head}</tr>{sub}{''.join(rows)}</table>"
+            f"<h2>EvalConfig</h2><pre>{cfg}</pre></body></html>")
+
+
+def _metric(row: dict, name: str, models: tuple[str, ...], diff: bool) -> float | None:
+    for model in models:
+        if (name, model, diff) in row:
+            return row[(name, model, diff)]
+    return None
+
+
+def _cell(value: float | None) -> str:
+    return "&ndash;" if value is None else f"{value:.4g}"

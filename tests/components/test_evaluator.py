@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from beampipe.components.base import Channel, ExecContext
 from beampipe.components.evaluator import Evaluator
@@ -48,7 +49,12 @@ def test_good_model_blessed_and_threshold_refuses(tmp_path_factory, tmp_path):
     assert os.path.exists(os.path.join(refused.uri, "NOT_BLESSED"))
     assert not os.path.exists(os.path.join(refused.uri, "BLESSED"))
     assert refused.custom_properties["blessed"] == 0
-    assert "sparse_categorical_accuracy" in refused.custom_properties["message"]
+    message = refused.custom_properties["message"]
+    assert re.match(r"NOT BLESSED: sparse_categorical_accuracy is (1|0\.\d+) on Overall \(threshold >= 1\.01\); "
+                    r"sparse_categorical_accuracy is [\d.]+ on slice island = \w+ \(threshold", message), message
+    [overall] = [f for f in json.loads(refused.custom_properties["failures"]) if f["slice"] == "Overall"]
+    assert overall["metric"] == "sparse_categorical_accuracy" and 0.5 < overall["value"] <= 1
+    assert overall["threshold"] == ">= 1.01"
 
 
 def test_worse_candidate_fails_change_threshold(tmp_path_factory, tmp_path):
@@ -61,6 +67,9 @@ def test_worse_candidate_fails_change_threshold(tmp_path_factory, tmp_path):
     evaluation, blessing = run_evaluator(tmp_path / "second", examples, bad, config, baseline=good)
     assert blessing.custom_properties["blessed"] == 0
     assert "sparse_categorical_accuracy" in json.loads(blessing.custom_properties["decided_by"])
+    message = blessing.custom_properties["message"]
+    assert re.search(r"sparse_categorical_accuracy changed by -0\.\d+ against the baseline \(0\.\d+ vs "
+                     r"(1|0\.\d+)\) on Overall \(threshold change >= -1e-10\)", message), message
     report = open(os.path.join(evaluation.uri, "report.html")).read()
     assert "baseline" in report and "diff" in report
     # and the good model beats the bad baseline

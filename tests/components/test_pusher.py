@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -57,6 +58,23 @@ def test_refuses_unblessed(tmp_path_factory, tmp_path, blessed, infra):
     assert out.custom_properties["pushed"] == 0
     assert "pushed_destination" not in out.custom_properties
     assert not dest.exists() or os.listdir(dest) == []
+
+
+def test_not_blessed_reason_names_metric_value_and_threshold(tmp_path_factory, tmp_path):
+    """The Evaluator's blessing records the failed thresholds; Pusher's refusal quotes them."""
+    from tests.components.test_evaluator import run_evaluator
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    _, blessing = run_evaluator(tmp_path / "eval", examples, model, mf.eval_config_json(1.01))
+    out = run_pusher(tmp_path, model, tmp_path / "serving", blessing)
+    reason = out.custom_properties["pushed_reason"]
+    assert out.custom_properties["pushed"] == 0
+    assert re.match(r"model is NOT BLESSED by the Evaluator: sparse_categorical_accuracy is (1|0\.\d+) on Overall "
+                    r"\(threshold >= 1\.01\)", reason), reason
+    assert blessing.uri in reason
+
+    bare = mf.blessing(str(tmp_path / "bare"), False)  # a blessing without the Evaluator's record
+    assert "no reason recorded" in run_pusher(tmp_path / "b", model, tmp_path / "serving", bare) \
+        .custom_properties["pushed_reason"]
 
 
 def test_destination_required():
