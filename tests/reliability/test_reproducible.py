@@ -245,3 +245,27 @@ def test_bulk_inferrer_twice_same_bytes(tmp_path_factory, tmp_path):
     assert "result/prediction_logs-train-00000-of-00001.gz" in files
     assert "output_examples/Split-eval/data_tfrecord-00000-of-00001.gz" in assert_identical(
         str(tmp_path / "one_ex"), str(tmp_path / "two_ex"))
+
+
+# -- the point of it all: a re-run ExampleGen keeps the nodes after it cached ----------------------
+
+
+@pytest.mark.e2e
+def test_rerun_example_gen_keeps_downstream_cached(tmp_path):
+    from beampipe.components.statistics_gen import StatisticsGen
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    from beampipe.orchestration.pipeline import Pipeline
+
+    def pipeline() -> Pipeline:
+        gen = CsvExampleGen(input_base=PENGUIN_DIR).with_caching(False)  # always runs again
+        stats = StatisticsGen(examples=gen.outputs["examples"])
+        schema = SchemaGen(statistics=stats.outputs["statistics"])
+        return Pipeline(pipeline_name="repro", pipeline_root=str(tmp_path / "root"),
+                        components=[gen, stats, schema])
+
+    first = LocalDagRunner().run(pipeline())
+    assert first.status == "COMPLETE", [(r.node_id, r.error) for r in first.failed]
+    time.sleep(1.2)
+    again = LocalDagRunner().run(pipeline())
+    assert {n: r.status for n, r in again.nodes.items()} == {
+        "CsvExampleGen": "COMPLETE", "StatisticsGen": "CACHED", "SchemaGen": "CACHED"}
