@@ -30,7 +30,8 @@ def decoded_lines(path: str, counter: list[int]) -> Iterator[str]:
             counter[0] = number
             if b"\0" in raw:
                 column = raw[:raw.index(b"\0")].count(b",") + 1
-                hint = " (the file looks UTF-16: save it as UTF-8)" if raw.count(b"\0") > len(raw) // 3 else ""
+                utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw.count(b"\0") >= len(raw) // 4
+                hint = " (the file looks UTF-16: save it as UTF-8)" if utf16 else ""
                 raise ValueError(f"{path} line {number} column {column}: contains a NUL byte (0x00); "
                                  f"a CSV file must be text{hint}")
             try:

@@ -23,7 +23,7 @@ import pytest
 
 from beampipe.metadata.store import MetadataStore
 from beampipe.orchestration import ir as ir_mod
-from beampipe.orchestration.launcher import run_node
+from beampipe.orchestration.launcher import open_store, run_node
 from beampipe.orchestration.pipeline import Pipeline
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -56,7 +56,7 @@ def _run_example_gen(tmp_path, penguin_csv: str, name: str, beam_args: list[str]
     pipeline = Pipeline(f"beam-{name}", str(root), [CsvExampleGen(input_base=str(data))],
                         beam_pipeline_args=beam_args)
     ir = ir_mod.compile_pipeline(pipeline)
-    store = MetadataStore(ir["pipeline"]["metadata_uri"])
+    store = open_store(ir)  # creates the new pipeline root
     try:
         result = run_node(ir, "CsvExampleGen", "r1", {}, store)
         outputs = store.artifacts_of(result.execution_id) if result.status == "COMPLETE" else {}

@@ -208,7 +208,7 @@ CASES: list[Case] = [
          pipeline=csv_pipe(), files={"data/a.csv": "x,y\n1,2\n3\n"}, node="CsvExampleGen"),
     Case("csv-not-utf8", ["run", "@PIPE@"], 1, ["@TMP@/data/a.csv line 2 column 2", "not valid UTF-8"],
          pipeline=csv_pipe(), files={"data/a.csv": b"x,y\n1,caf\xe9\n"}, node="CsvExampleGen"),
-    Case("csv-utf16-export", ["run", "@PIPE@"], 1, ["@TMP@/data/a.csv line 1", "not valid UTF-8"],
+    Case("csv-utf16-export", ["run", "@PIPE@"], 1, ["@TMP@/data/a.csv line 1", "looks UTF-16: save it as UTF-8"],
          pipeline=csv_pipe(), files={"data/a.csv": "x,y\n1,2\n".encode("utf-16")}, node="CsvExampleGen"),
     Case("csv-nul-byte", ["run", "@PIPE@"], 1, ["@TMP@/data/a.csv line 2", "re:(?i)NUL"],
          pipeline=csv_pipe(), files={"data/a.csv": b"x,y\n1,a\x00b\n"}, node="CsvExampleGen"),
