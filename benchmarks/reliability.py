@@ -81,25 +81,16 @@ def main() -> None:
     from tests.support.mysql import MySQLServer, find_binaries
     from tests.support.postgres import PostgresServer, find_bin_dir
 
-    pg_bin = find_bin_dir()
-    if pg_bin:
-        pg = PostgresServer(pg_bin).start()
+    for kind, binaries, server_class, package in (("postgresql", find_bin_dir(), PostgresServer, "postgresql"),
+                                                  ("mysql", find_binaries(), MySQLServer, "mariadb-server")):
+        if not binaries:
+            print(f"concurrency {kind}: skipped (apt-get install {package})")
+            continue
+        server = server_class(binaries).start()
         try:
-            concurrency("postgresql", lambda work, i: pg.uri(f"fresh{i}"), args.rounds, args.processes)
+            concurrency(kind, lambda work, i: server.uri(f"fresh{i}"), args.rounds, args.processes)
         finally:
-            pg.stop()
-    else:
-        print("concurrency postgresql: skipped (apt-get install postgresql)")
-    my_bin = find_binaries()
-    if my_bin:
-        my = MySQLServer(my_bin).start()
-        try:
-            concurrency("mysql", lambda work, i: my.uri(f"fresh{i}"), args.rounds, args.processes)
-        finally:
-            my.stop()
-    else:
-        print("concurrency mysql: skipped (apt-get install mariadb-server)")
-
+            server.stop()
 
 if __name__ == "__main__":
     main()

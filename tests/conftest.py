@@ -16,31 +16,31 @@ def penguin_csv() -> str:
     return os.path.abspath(PENGUIN_CSV)
 
 
+def _server(what: str, apt_package: str, binaries, start):
+    """Start a real server on loopback for the session: skipped locally when its binaries
+    are absent, a failure in CI (``.ci/run`` installs them)."""
+    if binaries is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} binaries are missing; .ci/run should have installed them")
+        pytest.skip(f"{what} is not installed (apt-get install {apt_package})")
+    server = start(binaries)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A real PostgreSQL server on loopback; skipped locally if absent, required in CI."""
+    """A real PostgreSQL server on loopback."""
     from tests.support.postgres import PostgresServer, find_bin_dir
 
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL binaries are missing; .ci/run should have installed them")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    server = PostgresServer(bin_dir).start()
-    yield server
-    server.stop()
+    yield from _server("PostgreSQL", "postgresql", find_bin_dir(), lambda b: PostgresServer(b).start())
 
 
 @pytest.fixture(scope="session")
 def mysql_server():
-    """A real MariaDB server on loopback (MLMD's mysql:// backend); skipped locally if absent, required in CI."""
+    """A real MariaDB server on loopback (MLMD's mysql:// backend)."""
     from tests.support.mysql import MySQLServer, find_binaries
 
-    binaries = find_binaries()
-    if binaries is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("MariaDB binaries are missing; .ci/run should have installed them")
-        pytest.skip("MariaDB is not installed (apt-get install mariadb-server)")
-    server = MySQLServer(binaries).start()
-    yield server
-    server.stop()
+    yield from _server("MariaDB", "mariadb-server", find_binaries(), lambda b: MySQLServer(b).start())

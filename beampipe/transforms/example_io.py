@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import struct
 from typing import Any, Iterable, Iterator
 
-from beampipe.transforms.csv_decode import BYTES, FLOAT, INT, data_rows
+from beampipe.transforms.csv_decode import FLOAT, INT, data_rows
 
 EXAMPLES_PREFIX = "data_tfrecord"
 

@@ -5,24 +5,17 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 
 from beampipe.cli import build_parser
 from beampipe.cli.common import remember_uri, scrub
 from beampipe.cli.console import VERBOSE_HINT
 from beampipe.orchestration.node_log import OutsideNodes, node_log
+from tests.cli.test_cli import PIPELINE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-CRASHING = textwrap.dedent("""
-    import os
-    from beampipe import Pipeline
-    from tests.support.toy import Consume, Produce
-    produce = Produce(text="hello")
-    consume = Consume(examples=produce.outputs["examples"])
-    pipeline = Pipeline("console", os.environ["TOY_ROOT"], [produce, consume])
-""")
+CRASHING = PIPELINE.replace('"clitoy"', '"console"')
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

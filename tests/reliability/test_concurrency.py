@@ -5,7 +5,6 @@ The short version runs here (one fresh round and one warm round per store kind);
 """
 from __future__ import annotations
 
-import pytest
 
 from tests.support.reliability import concurrent_round
 
