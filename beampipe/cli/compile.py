@@ -58,4 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--output {args.output}: cannot write it: {err.strerror or err}")
     print(f"wrote {args.target} pipeline {ir['pipeline']['name']!r} ({len(ir['nodes'])} nodes) "
           f"to {args.output} in {time.perf_counter() - started:.2f}s")
+    if ir["pipeline"]["metadata_uri"] != pipeline.metadata_uri and "://" in pipeline.metadata_uri:
+        print("the metadata password was not compiled: give the tasks $BEAMPIPE_METADATA_PASSWORD "
+              "(or the whole URI as $BEAMPIPE_METADATA_URI) in their environment")
     return 0

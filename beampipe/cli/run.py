@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         remember_uri(args.metadata_uri)
     try:
         pipeline = load_pipeline(args.pipeline_file, args.pipeline_root, args.metadata_uri)
-        ir = ir_mod.compile_pipeline(pipeline)
+        ir = ir_mod.compile_pipeline(pipeline, keep_secrets=True)  # in memory only
         params = parse_params(args.param)
         nodes = select_nodes(ir, args.from_node, args.to_node)
         _make_root(pipeline.pipeline_root)

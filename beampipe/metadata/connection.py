@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from typing import Any, Callable, Iterator, TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 T = TypeVar("T")
 
@@ -71,6 +71,38 @@ def connection_config(uri: str) -> Any:
         config.mysql.password = unquote(u.password or "")
         config.mysql.database = u.path.lstrip("/") or "mlmd"
     return config
+
+
+URI_ENV = "BEAMPIPE_METADATA_URI"  # the whole URI, at run time (overrides the compiled one)
+PASSWORD_ENV = "BEAMPIPE_METADATA_PASSWORD"  # only the password (e.g. from a Kubernetes Secret)
+
+
+def without_password(uri: str) -> str:
+    """The URI as it may be written into a compiled file: user, host, port, database; no password."""
+    try:
+        u = urlparse(uri)
+        password = u.password
+    except ValueError:
+        return uri
+    if password is None:
+        return uri
+    user_and_host = u.netloc.rsplit("@", 1)
+    return uri.replace(u.netloc, f"{u.username or ''}@{user_and_host[-1]}", 1)
+
+
+def runtime_uri(compiled: str) -> str:
+    """The URI a task connects with: $BEAMPIPE_METADATA_URI if set, else the compiled URI with
+    $BEAMPIPE_METADATA_PASSWORD filled in when it names a user but carries no password."""
+    override = os.environ.get(URI_ENV)
+    if override:
+        return override
+    password = os.environ.get(PASSWORD_ENV)
+    if not password or "://" not in compiled:
+        return compiled
+    u = urlparse(compiled)
+    if u.password is not None or not u.username:
+        return compiled
+    return compiled.replace(f"{u.username}@", f"{u.username}:{quote(password, safe='')}@", 1)
 
 
 def _checked_database(uri: str) -> str:
@@ -257,7 +289,11 @@ def connection_error(uri: str, err: BaseException) -> MetadataConnectionError:
     default_port = 5432 if kind == "postgresql" else 3306
     server = f"{'PostgreSQL' if kind == 'postgresql' else 'MySQL'} at {u.hostname or 'localhost'}:" \
              f"{u.port or default_port}"
-    return MetadataConnectionError(f"cannot connect to the metadata store {redact(uri)} ({server}): {reason}")
+    hint = ""
+    if u.username and u.password is None:
+        hint = f" (no password given: set ${PASSWORD_ENV}, or the whole URI as ${URI_ENV})"
+    return MetadataConnectionError(
+        f"cannot connect to the metadata store {redact(uri)} ({server}): {reason}{hint}")
 
 
 def with_retries(fn: Callable[[], T], attempts: int = 40, what: str = "metadata call",

@@ -16,13 +16,19 @@ import sys
 from typing import Any
 
 from beampipe.components.base import BaseComponent, WiringError
+from beampipe.metadata.connection import without_password
 from beampipe.orchestration.pipeline import Pipeline, upstream_nodes
 
 IR_VERSION = 1
 
 
-def compile_pipeline(pipeline: Pipeline) -> dict[str, Any]:
-    """The IR of a pipeline, as a JSON-able dict."""
+def compile_pipeline(pipeline: Pipeline, keep_secrets: bool = False) -> dict[str, Any]:
+    """The IR of a pipeline, as a JSON-able dict.
+
+    The metadata URI goes in without its password: the IR is written into DAG files and KFP
+    YAML, and tasks read the password from their environment (``connection.runtime_uri``).
+    ``keep_secrets`` is for an IR that never leaves this process (``beampipe run``)."""
+    uri = _abs_uri(pipeline.metadata_uri)
     params = {
         p.name: {"type": p.ptype.__name__, "default": p.default}
         for p in pipeline.runtime_parameters().values()
@@ -32,7 +38,7 @@ def compile_pipeline(pipeline: Pipeline) -> dict[str, Any]:
         "pipeline": {
             "name": pipeline.pipeline_name,
             "root": os.path.abspath(pipeline.pipeline_root),
-            "metadata_uri": _abs_uri(pipeline.metadata_uri),
+            "metadata_uri": uri if keep_secrets else without_password(uri),
             "beam_pipeline_args": pipeline.beam_pipeline_args,
             "enable_cache": pipeline.enable_cache,
             "parameters": params,

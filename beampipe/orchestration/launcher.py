@@ -157,19 +157,20 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
 
 
 def open_store(ir: dict[str, Any]) -> MetadataStore:
-    """The pipeline's MLMD store. The default store lives in the pipeline root, which a first
-    run creates; a store elsewhere must be in a directory that exists (no silent mkdir of a
-    typo'd path)."""
-    from beampipe.metadata.connection import sqlite_path
+    """The pipeline's MLMD store, at the URI the environment gives (secrets are not compiled).
+    The default store lives in the pipeline root, which a first run creates; a store elsewhere
+    must be in a directory that exists (no silent mkdir of a typo'd path)."""
+    from beampipe.metadata.connection import runtime_uri, sqlite_path
 
     pipe = ir["pipeline"]
-    db_path = sqlite_path(pipe["metadata_uri"])
+    uri = runtime_uri(pipe["metadata_uri"])
+    db_path = sqlite_path(uri)
     root = pipe["root"]
     if db_path is not None and os.path.dirname(db_path) == os.path.abspath(root) and "://" not in root:
         if os.path.exists(root) and not os.path.isdir(root):
             raise NodeError(f"pipeline root {root} is a file, not a directory")
         os.makedirs(root, exist_ok=True)
-    return MetadataStore(pipe["metadata_uri"])
+    return MetadataStore(uri)
 
 
 # -- stage 1: resolve inputs -------------------------------------------------------------

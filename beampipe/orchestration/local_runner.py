@@ -266,7 +266,7 @@ class LocalDagRunner:
             run_id: str | None = None, from_node: str | None = None,
             to_node: str | None = None) -> RunResult:
         started = time.time()
-        ir = pipeline if isinstance(pipeline, dict) else ir_mod.compile_pipeline(pipeline)
+        ir = pipeline if isinstance(pipeline, dict) else ir_mod.compile_pipeline(pipeline, keep_secrets=True)
         pipe = ir["pipeline"]
         values = resolve_parameters(ir, params or {})
         run_id = run_id or new_run_id(pipe["name"])

@@ -422,8 +422,6 @@ def _check_store(case: Case, new: StoreSnapshot) -> None:
     assert [e for e in mine if new.executions[e][0] == FAILED], f"{case.node} not recorded FAILED: {new}"
 
 
-@pytest.mark.xfail(strict=True, reason="orchestration/compilers write the IR, metadata URI and its password "
-                   "included, into the DAG file / KFP YAML; DESIGN.md: secrets come from the environment")
 @pytest.mark.parametrize("target", ["airflow", "kubeflow"])
 def test_compile_never_writes_a_password(target: str, tmp_path: Any) -> None:
     """A password given to compile must not end up in a file that goes into version control."""
