@@ -15,6 +15,7 @@ ML = [
     "ml-metadata>=1.16,<1.17",
     "apache-beam[gcp]>=2.61,<2.62",
     "kfp>=2.13,<2.14",
+    "kfp-kubernetes>=1.5,<1.6",
     "keras-tuner>=1.4",
 ]
 

@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
                                    "KubernetesPodOperator; Kubeflow executors use it "
                                    "(default beampipe:latest)")
     p.add_argument("--retries", type=int, default=1, help="Airflow task retries (default 1)")
+    p.add_argument("--metadata-secret", metavar="NAME[:KEY]",
+                   help="Kubernetes Secret holding the metadata password (key default: password); pods get "
+                        "it as $BEAMPIPE_METADATA_PASSWORD. Kubeflow, and Airflow with --image")
     p.add_argument("--pipeline-root", help="where artifacts go (overrides the file's)")
     p.add_argument("--metadata-uri", help="MLMD store the tasks use (overrides the file's)")
     p.set_defaults(func=run)
@@ -45,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
         pipeline = load_pipeline(args.pipeline_file, args.pipeline_root, args.metadata_uri)
         ir = ir_mod.compile_pipeline(pipeline)
         options: dict[str, Any] = {"image": args.image, "python": args.python}
+        if args.metadata_secret:
+            name, _, key = args.metadata_secret.partition(":")
+            if not name:
+                raise UsageError(f"--metadata-secret {args.metadata_secret!r}: expected NAME or NAME:KEY")
+            options["metadata_secret"] = (name, key or "password")
         if args.target == "airflow":
             options["retries"] = args.retries
         text = compiler(args.target)(ir, **options)
@@ -59,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.target} pipeline {ir['pipeline']['name']!r} ({len(ir['nodes'])} nodes) "
           f"to {args.output} in {time.perf_counter() - started:.2f}s")
     if ir["pipeline"]["metadata_uri"] != pipeline.metadata_uri and "://" in pipeline.metadata_uri:
-        print("the metadata password was not compiled: give the tasks $BEAMPIPE_METADATA_PASSWORD "
-              "(or the whole URI as $BEAMPIPE_METADATA_URI) in their environment")
+        where = (f"from Secret {args.metadata_secret!r}" if args.metadata_secret
+                 else "in their environment (or --metadata-secret NAME[:KEY] on Kubernetes)")
+        print(f"the metadata password was not compiled: tasks read $BEAMPIPE_METADATA_PASSWORD {where}")
     return 0

@@ -98,7 +98,7 @@ for t in dag.tasks:
         from kubernetes.client import ApiClient
         pod = ApiClient().sanitize_for_serialization(t.build_pod_request_obj())
         container = pod["spec"]["containers"][0]
-        tasks[t.task_id]["pod"] = {k: container.get(k) for k in ("image", "command", "args", "resources")}
+        tasks[t.task_id]["pod"] = {k: container.get(k) for k in ("image", "command", "args", "resources", "env")}
         # Render the templated arguments as Airflow would for a run triggered with conf.
         context = {"run_id": "manual__2025-01-01T00:00:00+00:00",
                    "dag_run": type("DagRun", (), {"conf": {"threshold": 3, "other": "x"}})()}
@@ -122,7 +122,8 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
     (tmp_path / "kubeconfig").write_text(_KUBECONFIG)
     env = {**airflow_home, "KUBECONFIG": str(tmp_path / "kubeconfig")}
     for options, operator in (({}, "PythonOperator"),
-                              ({"image": "example.com/beampipe:1"}, "KubernetesPodOperator")):
+                              ({"image": "example.com/beampipe:1", "metadata_secret": ("mlmd", "pw")},
+                               "KubernetesPodOperator")):
         text = compile_dag(ir, python=sys.executable, retries=3, **options)
         path = tmp_path / f"dag_{operator}.py"
         path.write_text(text)
@@ -143,6 +144,9 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
                 assert "{{ run_id }}" in pod["args"]
                 want = {"requests": node["resources"], "limits": node["resources"]} if node["resources"] else None
                 assert pod["resources"] == want, node["id"]
+                # the password comes from the Secret at run time; the DAG holds only its name
+                [secret] = [e for e in pod["env"] if e["name"] == "BEAMPIPE_METADATA_PASSWORD"]
+                assert secret["valueFrom"]["secretKeyRef"] == {"name": "mlmd", "key": "pw"}
         if operator == "KubernetesPodOperator":
             # What the pod would run, run here: same entrypoint, same rendered arguments.
             from beampipe.orchestration import entrypoint

@@ -226,3 +226,24 @@ def test_parameter_types_and_name_checks(tmp_path):
     ir["nodes"].append({**ir["nodes"][0], "id": "makerows"})
     with pytest.raises(ValueError, match="both become KFP task 'makerows'"):
         compile_yaml(ir)
+
+
+def test_metadata_secret_becomes_a_secret_env_for_every_executor(tmp_path):
+    """kfp-kubernetes' secretAsEnv in the platform spec: pods get the password, the YAML only a name."""
+    from google.protobuf import json_format
+    from kfp import components
+    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+
+    ir, _ = _compile(str(tmp_path / "root"), tmp_path, image="registry.example/beampipe:1")
+    path = tmp_path / "secret.yaml"
+    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1", metadata_secret=("mlmd-db", "pw")))
+    with open(path) as f:
+        spec_doc, platform_doc = list(yaml.safe_load_all(f))
+    spec = json_format.ParseDict(spec_doc, pb.PipelineSpec())
+    platform = json_format.ParseDict(platform_doc, pb.PlatformSpec())
+    executors = json_format.MessageToDict(platform.platforms["kubernetes"].deployment_spec)["executors"]
+    assert set(executors) == set(json_format.MessageToDict(spec.deployment_spec)["executors"])
+    for config in executors.values():
+        assert config["secretAsEnv"] == [{"secretName": "mlmd-db",
+                                          "keyToEnv": [{"secretKey": "pw", "envVar": "BEAMPIPE_METADATA_PASSWORD"}]}]
+    assert components.load_component_from_file(str(path)).name == "backend-test"

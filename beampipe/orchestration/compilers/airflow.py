@@ -96,8 +96,13 @@ def node_arguments(node_id: str) -> list:
 
 
 def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None = None,
-                retries: int = 1, retry_delay_seconds: int = 30, dag_id: str | None = None) -> str:
-    """The DAG file's text. ``image`` selects KubernetesPodOperator, else local PythonOperator."""
+                retries: int = 1, retry_delay_seconds: int = 30, dag_id: str | None = None,
+                metadata_secret: tuple[str, str] | None = None) -> str:
+    """The DAG file's text. ``image`` selects KubernetesPodOperator, else local PythonOperator.
+    ``metadata_secret`` (Secret name, key) gives pods the metadata password as an env var."""
+    if metadata_secret is not None and not image:
+        raise ValueError("--metadata-secret needs --image (KubernetesPodOperator tasks); local Airflow "
+                         "tasks read $BEAMPIPE_METADATA_PASSWORD from the worker's environment")
     pipe = ir["pipeline"]
     name = dag_id or re.sub(r"[^A-Za-z0-9_.-]", "_", pipe["name"])
     defaults = {k: p.get("default") for k, p in pipe.get("parameters", {}).items()}
@@ -105,12 +110,24 @@ def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None
                           example_conf=json.dumps(defaults) if defaults else "{}")
     if image:
         text += _K8S.format(ir_b64=encode_ir(ir), image=image, skip_code=SKIP_EXIT_CODE)
+        text += _secrets(metadata_secret)
     else:
         ir_text = json.dumps(ir, sort_keys=True, separators=(",", ":"))
         text += _LOCAL.format(ir_text=ir_text, python=python or sys.executable,
                               defaults=defaults, skip_code=SKIP_EXIT_CODE)
     text += _dag_block(ir, name, image, retries, retry_delay_seconds, defaults, python or "python")
     return text
+
+
+def _secrets(metadata_secret: tuple[str, str] | None) -> str:
+    """SECRETS for every pod: the metadata password from a Kubernetes Secret, never its value."""
+    if metadata_secret is None:
+        return "SECRETS = []\n"
+    from beampipe.metadata.connection import PASSWORD_ENV
+
+    name, key = metadata_secret
+    return ("from airflow.providers.cncf.kubernetes.secret import Secret\n\n"
+            f"SECRETS = [Secret(\"env\", {PASSWORD_ENV!r}, {name!r}, {key!r})]\n")
 
 
 def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
@@ -143,7 +160,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
                 f"        arguments=node_arguments({node['id']!r}),",
                 '        env_vars={"TF_USE_LEGACY_KERAS": "1", '
                 '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)},',
-                f"        skip_on_exit_code=SKIP_EXIT_CODE, trigger_rule={trigger},",
+                f"        skip_on_exit_code=SKIP_EXIT_CODE, trigger_rule={trigger}, secrets=SECRETS,",
                 *_k8s_resources(node.get("resources") or {}),
                 "    )",
             ]
