@@ -30,6 +30,8 @@ def register(sub: Any) -> None:
                                    "KubernetesPodOperator; Kubeflow executors use it "
                                    "(default beampipe:latest)")
     p.add_argument("--retries", type=int, default=1, help="Airflow task retries (default 1)")
+    p.add_argument("--image-pull-secret", metavar="NAME",
+                   help="Kubernetes Secret to pull --image with (Kubeflow, and Airflow with --image)")
     p.add_argument("--metadata-secret", metavar="NAME[:KEY]",
                    help="Kubernetes Secret holding the metadata password (key default: password); pods get "
                         "it as $BEAMPIPE_METADATA_PASSWORD. Kubeflow, and Airflow with --image")
@@ -48,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
         pipeline = load_pipeline(args.pipeline_file, args.pipeline_root, args.metadata_uri)
         ir = ir_mod.compile_pipeline(pipeline)
         options: dict[str, Any] = {"image": args.image, "python": args.python}
+        if args.image_pull_secret:
+            if args.target == "airflow" and not args.image:
+                raise UsageError("--image-pull-secret needs --image (KubernetesPodOperator tasks)")
+            options["image_pull_secret"] = args.image_pull_secret
         if args.metadata_secret:
             name, _, key = args.metadata_secret.partition(":")
             if not name:

@@ -113,6 +113,7 @@ class BaseComponent:
         from beampipe.components.condition import active_condition
         self.condition: Any = active_condition()
         self.resources: dict[str, str] = {}
+        self.kubernetes: dict[str, Any] = {}  # node selector, tolerations, volumes
 
     @property
     def id(self) -> str:
@@ -137,12 +138,40 @@ class BaseComponent:
         self.beam_pipeline_args = list(args)
         return self
 
-    def with_resources(self, cpu: str | None = None, memory: str | None = None) -> "BaseComponent":
-        """Per-node CPU / memory requests, used by the Kubeflow and Kubernetes backends."""
+    def with_resources(self, cpu: str | None = None, memory: str | None = None,
+                       gpu: int | None = None) -> "BaseComponent":
+        """Per-node CPU / memory (Kubernetes quantities) and GPUs (``nvidia.com/gpu``), used by the
+        Kubeflow and Kubernetes backends as requests and limits."""
         if cpu:
-            self.resources["cpu"] = cpu
+            self.resources["cpu"] = str(cpu)
         if memory:
-            self.resources["memory"] = memory
+            self.resources["memory"] = str(memory)
+        if gpu:
+            if int(gpu) != gpu or gpu < 0:
+                raise WiringError(f"node '{self.id}': gpu must be a whole number, got {gpu!r}")
+            self.resources["gpu"] = str(int(gpu))
+        return self
+
+    def with_node_selector(self, labels: dict[str, str]) -> "BaseComponent":
+        """Run this node's pod only on Kubernetes nodes with these labels."""
+        self.kubernetes["node_selector"] = {str(k): str(v) for k, v in labels.items()}
+        return self
+
+    def with_tolerations(self, tolerations: list[dict[str, Any]]) -> "BaseComponent":
+        """Kubernetes tolerations for this node's pod: dicts with key, operator, value, effect."""
+        allowed = {"key", "operator", "value", "effect", "toleration_seconds"}
+        for t in tolerations:
+            if not isinstance(t, dict) or set(t) - allowed:
+                raise WiringError(f"node '{self.id}': a toleration is a dict with keys {sorted(allowed)}, "
+                                  f"got {t!r}")
+        self.kubernetes["tolerations"] = [dict(t) for t in tolerations]
+        return self
+
+    def with_volume(self, pvc: str, mount_path: str) -> "BaseComponent":
+        """Mount a PersistentVolumeClaim into this node's pod (for users who share a volume)."""
+        if not pvc or not mount_path.startswith("/"):
+            raise WiringError(f"node '{self.id}': with_volume needs a PVC name and an absolute mount path")
+        self.kubernetes.setdefault("volumes", []).append({"pvc": pvc, "mount_path": mount_path})
         return self
 
     def check_wiring(self) -> None:

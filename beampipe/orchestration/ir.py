@@ -63,6 +63,7 @@ def _node(comp: BaseComponent) -> dict[str, Any]:
         "enable_cache": comp.enable_cache,
         "beam_pipeline_args": comp.beam_pipeline_args,
         "resources": comp.resources,
+        "kubernetes": comp.kubernetes,
         "condition": comp.condition.to_ir() if comp.condition is not None else None,
     }
 

@@ -228,22 +228,38 @@ def test_parameter_types_and_name_checks(tmp_path):
         compile_yaml(ir)
 
 
-def test_metadata_secret_becomes_a_secret_env_for_every_executor(tmp_path):
-    """kfp-kubernetes' secretAsEnv in the platform spec: pods get the password, the YAML only a name."""
+def test_kubernetes_options_become_the_platform_spec(tmp_path):
+    """kfp-kubernetes' platform spec: the metadata password from a Secret (secretAsEnv) and the image
+    pull secret for every executor; node selector, tolerations and PVC mounts per node; GPUs as the
+    container's accelerator. The YAML holds names only."""
     from google.protobuf import json_format
     from kfp import components
     from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
-    ir, _ = _compile(str(tmp_path / "root"), tmp_path, image="registry.example/beampipe:1")
-    path = tmp_path / "secret.yaml"
-    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1", metadata_secret=("mlmd-db", "pw")))
+    pipeline = _module().make_pipeline(str(tmp_path / "root"))
+    (next(c for c in pipeline.components if c.id == "Judge").with_resources(gpu=2)
+     .with_node_selector({"pool": "gpu"}).with_volume("shared-data", "/mnt/data")
+     .with_tolerations([{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]))
+    ir = ir_mod.compile_pipeline(pipeline)
+    path = tmp_path / "k8s.yaml"
+    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1", metadata_secret=("mlmd-db", "pw"),
+                                 image_pull_secret="regcred"))
     with open(path) as f:
         spec_doc, platform_doc = list(yaml.safe_load_all(f))
     spec = json_format.ParseDict(spec_doc, pb.PipelineSpec())
     platform = json_format.ParseDict(platform_doc, pb.PlatformSpec())
     executors = json_format.MessageToDict(platform.platforms["kubernetes"].deployment_spec)["executors"]
-    assert set(executors) == set(json_format.MessageToDict(spec.deployment_spec)["executors"])
-    for config in executors.values():
+    containers = json_format.MessageToDict(spec.deployment_spec)["executors"]
+    assert set(executors) == set(containers)
+    judge = spec.components[spec.root.dag.tasks["judge"].component_ref.name].executor_label
+    for label, config in executors.items():
         assert config["secretAsEnv"] == [{"secretName": "mlmd-db",
                                           "keyToEnv": [{"secretKey": "pw", "envVar": "BEAMPIPE_METADATA_PASSWORD"}]}]
+        assert config["imagePullSecret"] == [{"secretName": "regcred"}]
+        assert ("nodeSelector" in config) == (label == judge)
+    assert executors[judge]["nodeSelector"] == {"labels": {"pool": "gpu"}}
+    assert executors[judge]["tolerations"] == [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    assert executors[judge]["pvcMount"] == [{"constant": "shared-data", "mountPath": "/mnt/data"}]
+    accelerator = containers[judge]["container"]["resources"]["accelerator"]
+    assert accelerator["resourceType"] == "nvidia.com/gpu" and accelerator["resourceCount"] == "2"
     assert components.load_component_from_file(str(path)).name == "backend-test"

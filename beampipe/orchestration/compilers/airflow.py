@@ -97,7 +97,7 @@ def node_arguments(node_id: str) -> list:
 
 def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None = None,
                 retries: int = 1, retry_delay_seconds: int = 30, dag_id: str | None = None,
-                metadata_secret: tuple[str, str] | None = None) -> str:
+                metadata_secret: tuple[str, str] | None = None, image_pull_secret: str | None = None) -> str:
     """The DAG file's text. ``image`` selects KubernetesPodOperator, else local PythonOperator.
     ``metadata_secret`` (Secret name, key) gives pods the metadata password as an env var."""
     if metadata_secret is not None and not image:
@@ -111,11 +111,14 @@ def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None
     if image:
         text += _K8S.format(ir_b64=encode_ir(ir), image=image, skip_code=SKIP_EXIT_CODE)
         text += _secrets(metadata_secret)
+        if any((n.get("kubernetes") or {}).get("volumes") for n in ir["nodes"]):
+            text += "from kubernetes.client import models as k8s  # the cncf provider's own dependency\n"
     else:
         ir_text = json.dumps(ir, sort_keys=True, separators=(",", ":"))
         text += _LOCAL.format(ir_text=ir_text, python=python or sys.executable,
                               defaults=defaults, skip_code=SKIP_EXIT_CODE)
-    text += _dag_block(ir, name, image, retries, retry_delay_seconds, defaults, python or "python")
+    text += _dag_block(ir, name, image, retries, retry_delay_seconds, defaults, python or "python",
+                       image_pull_secret)
     return text
 
 
@@ -131,7 +134,8 @@ def _secrets(metadata_secret: tuple[str, str] | None) -> str:
 
 
 def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
-               delay: int, defaults: dict[str, Any], image_python: str) -> str:
+               delay: int, defaults: dict[str, Any], image_python: str,
+               image_pull_secret: str | None = None) -> str:
     lines = [
         "",
         "with DAG(",
@@ -162,6 +166,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
                 '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)},',
                 f"        skip_on_exit_code=SKIP_EXIT_CODE, trigger_rule={trigger}, secrets=SECRETS,",
                 *_k8s_resources(node.get("resources") or {}),
+                *_k8s_options(node.get("kubernetes") or {}, image_pull_secret),
                 "    )",
             ]
         else:
@@ -178,8 +183,32 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
 
 
 def _k8s_resources(resources: dict[str, str]) -> list[str]:
-    """Node CPU/memory as the pod's requests and limits (a plain dict: no kubernetes import)."""
-    if not resources:
+    """Node CPU/memory/GPU as the pod's requests and limits (a plain dict: no kubernetes import)."""
+    names = {"cpu": "cpu", "memory": "memory", "gpu": "nvidia.com/gpu"}
+    wanted = {names[k]: str(v) for k, v in resources.items() if k in names and v}
+    if not wanted:
         return []
-    wanted = {k: str(v) for k, v in resources.items() if k in ("cpu", "memory") and v}
     return [f"        container_resources={{\"requests\": {wanted!r}, \"limits\": {wanted!r}}},"]
+
+
+def _k8s_options(options: dict[str, Any], image_pull_secret: str | None) -> list[str]:
+    """Node selector, tolerations, PVC mounts and the image pull secret, as pod operator arguments.
+    Volumes need the kubernetes client's model classes (``k8s``, imported by the DAG when a node
+    mounts one; the cncf provider depends on that client)."""
+    lines = []
+    if options.get("node_selector"):
+        lines.append(f"        node_selector={options['node_selector']!r},")
+    if options.get("tolerations"):  # the provider converts dicts itself
+        lines.append(f"        tolerations={options['tolerations']!r},")
+    volumes = options.get("volumes", [])
+    if volumes:
+        lines.append("        volumes=[" + ", ".join(
+            f"k8s.V1Volume(name='vol-{i}', persistent_volume_claim="
+            f"k8s.V1PersistentVolumeClaimVolumeSource(claim_name={v['pvc']!r}))"
+            for i, v in enumerate(volumes)) + "],")
+        lines.append("        volume_mounts=[" + ", ".join(
+            f"k8s.V1VolumeMount(name='vol-{i}', mount_path={v['mount_path']!r})"
+            for i, v in enumerate(volumes)) + "],")
+    if image_pull_secret:  # a comma-separated string, as the provider accepts it
+        lines.append(f"        image_pull_secrets={image_pull_secret!r},")
+    return lines
