@@ -169,11 +169,12 @@ def test_penguin_pipeline_end_to_end_then_fully_cached(tmp_path) -> None:
                         metadata_uri=str(tmp_path / "mlmd.sqlite"))
     first = LocalDagRunner().run(pipeline)
     assert first.status == "COMPLETE", [(r.node_id, r.error) for r in first.failed]
-    model_uri = os.path.join(str(tmp_path / "root"), "Trainer", "model",
-                             str(first.nodes["Trainer"].execution_id))
-    graph_uri = os.path.join(str(tmp_path / "root"), "Transform", "transform_graph",
-                             str(first.nodes["Transform"].execution_id))
-    accuracy, _ = serving_metrics(model_uri, graph_uri)
+    from beampipe.metadata.store import MetadataStore
+    store = MetadataStore(str(tmp_path / "mlmd.sqlite"))  # the recorded URIs (<execution>-<attempt>)
+    [model] = store.artifacts_of(first.nodes["Trainer"].execution_id)["model"]
+    [graph] = store.artifacts_of(first.nodes["Transform"].execution_id)["transform_graph"]
+    store.close()
+    accuracy, _ = serving_metrics(model.uri, graph.uri)
     print(f"\npipeline: {first.seconds:.1f}s, accuracy {accuracy:.3f}")
     assert accuracy >= 0.9
     second = LocalDagRunner().run(pipeline)
