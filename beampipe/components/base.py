@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Artifact
 from beampipe.metadata.ids import PATH_ID_RULE, is_path_id
 
@@ -243,7 +243,16 @@ class ExecContext:
         return default if value is None else value
 
     def split_uri(self, artifact: Artifact, split: str) -> str:
-        return os.path.join(artifact.uri, f"Split-{split}")
+        """``<uri>/Split-<split>`` of any artifact (a user type too), by the one layout rule."""
+        return layout.split_uri(artifact.uri, split)
+
+    def drop_output(self, key: str) -> None:
+        """Declare that this execution does not produce output ``key`` (TFX: an output the
+        component's configuration leaves out). The launcher records no artifact for it, so
+        nothing empty is LIVE, and deletes its staging directory with the attempt's."""
+        if key not in self.outputs:
+            raise KeyError(f"node '{self.node_id}' has no output {key!r}")
+        del self.outputs[key]
 
 
 def _runtime_parameters(value: Any) -> list[RuntimeParameter]:

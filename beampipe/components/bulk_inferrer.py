@@ -9,6 +9,10 @@ restore) behind the small Session-like ``run(fetches, feed_dict)`` RunInference 
 tfx-bsl keeps batching, signature checks and PredictionLog building. (On this stack the stock
 loader also worked on our exports - the test fixture and the penguin Trainer's model - so
 the override is a guard against that failure mode, not a fix for one we reproduced.)
+
+``output_examples`` is produced only when ``output_example_spec`` asks for it (TFX declares
+that channel only then); otherwise the executor drops it (``ctx.drop_output``) and no empty
+Examples artifact is recorded. Without the spec, prediction logs go to ``inference_result``.
 """
 from __future__ import annotations
 
@@ -46,14 +50,18 @@ class BulkInferrer(BaseComponent):
 
         examples, model = ctx.input("examples"), ctx.input("model")
         blessing = ctx.optional_input("model_blessing")
-        result, out_examples = ctx.output("inference_result"), ctx.output("output_examples")
-        if blessing is not None and not os.path.exists(os.path.join(blessing.uri, "BLESSED")):
+        result = ctx.output("inference_result")
+        out_spec = from_dict(OutputExampleSpec, ctx.prop("output_example_spec"))
+        out_examples = ctx.output("output_examples") if out_spec is not None else None
+        if blessing is not None and not os.path.exists(blessing.marker(blessed=True)):
             ctx.log.warning("model %s is NOT BLESSED (%s): no inference", model.uri, why_not_blessed(blessing))
             result.custom_properties["inferred"] = 0
+            ctx.drop_output("output_examples")  # nothing inferred: no examples to record
             return
+        if out_examples is None:
+            ctx.drop_output("output_examples")
         data_spec = from_dict(DataSpec, ctx.prop("data_spec")) or DataSpec()
         model_spec = from_dict(ModelSpec, ctx.prop("model_spec")) or ModelSpec()
-        out_spec = from_dict(OutputExampleSpec, ctx.prop("output_example_spec"))
         splits = data_spec.example_splits or examples.splits
         missing = [s for s in splits if s not in examples.splits]
         if missing:
@@ -72,17 +80,17 @@ class BulkInferrer(BaseComponent):
                 logs = (read_records(p, f"Read[{split}]", example_files(ctx.split_uri(examples, split)),
                                      in_order)
                         | f"Infer[{split}]" >> RunInference(spec, load_override_fn=load_tf2_model))
-                if out_spec is not None:
+                if out_examples is not None:
                     _ = (logs | f"ToExample[{split}]" >> beam.Map(prediction_to_example, out_spec)
                          | f"WriteExamples[{split}]" >> beam.io.WriteToTFRecord(
-                             os.path.join(ctx.split_uri(out_examples, split), "data_tfrecord"),
-                             file_name_suffix=".gz", compression_type=gzip))
+                             out_examples.shard_prefix(split), file_name_suffix=Examples.SHARD_SUFFIX,
+                             compression_type=gzip))
                 else:
                     from tensorflow_serving.apis import prediction_log_pb2
                     _ = logs | f"Write[{split}]" >> beam.io.WriteToTFRecord(
-                        os.path.join(result.uri, f"prediction_logs-{split}"), file_name_suffix=".gz",
+                        result.prediction_logs_prefix(split), file_name_suffix=result.LOGS_SUFFIX,
                         compression_type=gzip, coder=beam.coders.ProtoCoder(prediction_log_pb2.PredictionLog))
-        if out_spec is not None:
+        if out_examples is not None:
             out_examples.splits = splits
         result.custom_properties["inferred"] = 1
         result.custom_properties["split_names"] = ",".join(splits)

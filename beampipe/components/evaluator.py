@@ -19,9 +19,6 @@ from typing import Any
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
 from beampipe.metadata.artifacts import Artifact, Examples, Model, ModelBlessing, ModelEvaluation
 
-BLESSED, NOT_BLESSED = "BLESSED", "NOT_BLESSED"
-
-
 class Evaluator(BaseComponent):
     INPUTS = {"examples": In(Examples), "model": In(Model), "baseline_model": In(Model, optional=True)}
     OUTPUTS = {"evaluation": Out(ModelEvaluation), "blessing": Out(ModelBlessing)}
@@ -86,9 +83,9 @@ class Evaluator(BaseComponent):
         validation = tfma.load_validation_result(evaluation.uri)
         metrics = _load_metrics(evaluation.uri)
         verdict, decided_by, failures, message = _verdict(validation, config, metrics)
-        open(os.path.join(blessing.uri, BLESSED if verdict else NOT_BLESSED), "w").close()
+        open(blessing.marker(verdict), "w").close()
         blessing.custom_properties.update({
-            "blessed": int(verdict), "decided_by": json.dumps(decided_by), "message": message,
+            blessing.BLESSED_KEY: int(verdict), "decided_by": json.dumps(decided_by), "message": message,
             "current_model": model.uri, "current_model_id": int(model.id or 0)})
         if failures:  # every failed threshold: metric, slice, value, threshold (Pusher quotes them)
             blessing.custom_properties["failures"] = json.dumps(failures[:50], sort_keys=True)
@@ -96,15 +93,15 @@ class Evaluator(BaseComponent):
             blessing.custom_properties.update({"baseline_model": baseline.uri,
                                                "baseline_model_id": int(baseline.id or 0)})
         from beampipe.transforms.reports import evaluation_html
-        with open(os.path.join(evaluation.uri, "report.html"), "w") as f:
+        with open(evaluation.report_file(), "w") as f:
             f.write(evaluation_html(metrics, config, verdict, message, model.uri,
                                     baseline.uri if baseline else None))
         ctx.log.info("%s", message)
 
 
-def serving_model_path(model: Artifact) -> str:
-    """``<uri>/Format-Serving`` as Trainer writes it; a bare SavedModel dir also works."""
-    path = os.path.join(model.uri, "Format-Serving")
+def serving_model_path(model: Model) -> str:
+    """The Model's serving SavedModel as Trainer writes it; a bare SavedModel dir also works."""
+    path = model.serving_dir()
     return path if os.path.isdir(path) else model.uri
 
 

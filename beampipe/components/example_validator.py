@@ -1,6 +1,7 @@
 """ExampleValidator: statistics vs schema per split, plus drift (vs the previous span) and skew.
 
-Writes ``Split-<name>/SchemaDiff.pb`` (binary Anomalies) and ``report.html``; custom
+Writes per split the Anomalies (binary) and a report (``ExampleAnomalies.anomalies_file`` /
+``report_file``); custom
 properties ``anomalies_found`` (0/1) and ``anomalies_summary``. Drift and skew use the
 comparators declared in the schema (``drift_comparator`` / ``skew_comparator``), exactly
 as TFDV does. With ``fail_on_anomalies=True`` the node fails with the list of anomalies,
@@ -35,23 +36,22 @@ class ExampleValidator(BaseComponent):
         from beampipe.transforms import reports, tfdv_io
 
         statistics = ctx.input("statistics")
-        schema = tfdv_io.load_schema(ctx.input("schema").uri)
+        schema = tfdv_io.load_schema(ctx.input("schema"))
         previous = ctx.optional_input("previous_statistics")
         serving = ctx.optional_input("serving_statistics")
         out = ctx.output("anomalies")
         splits = tfdv_io.chosen_splits(statistics.splits, ctx.prop("exclude_splits", []))
         found: dict[str, list[str]] = {}
         for split in splits:
-            stats = tfdv_io.load_statistics(statistics.uri, split)
+            stats = tfdv_io.load_statistics(statistics, split)
             anomalies = tfdv.validate_statistics(
                 stats, schema,
                 previous_statistics=_same_split(previous, split, ctx),
                 serving_statistics=_same_split(serving, split, ctx))
-            folder = ctx.split_uri(out, split)
-            os.makedirs(folder, exist_ok=True)
-            with open(os.path.join(folder, tfdv_io.ANOMALIES_FILE), "wb") as f:
+            os.makedirs(out.split_uri(split), exist_ok=True)
+            with open(out.anomalies_file(split), "wb") as f:
                 f.write(anomalies.SerializeToString(deterministic=True))  # anomaly_info map in key order
-            with open(os.path.join(folder, "report.html"), "w", encoding="utf-8") as f:
+            with open(out.report_file(split), "w", encoding="utf-8") as f:
                 f.write(reports.anomalies_html(anomalies, split))
             found[split] = tfdv_io.anomaly_lines(anomalies)
             ctx.log.info("ExampleValidator: split %s, %d anomalies", split, len(found[split]))
@@ -74,4 +74,4 @@ def _same_split(artifact: object, split: str, ctx: ExecContext) -> object:
     if split not in artifact.splits:  # type: ignore[attr-defined]
         ctx.log.warning("no split %r in %s: drift/skew not checked for it", split, artifact)
         return None
-    return tfdv_io.load_statistics(artifact.uri, split)  # type: ignore[attr-defined]
+    return tfdv_io.load_statistics(artifact, split)  # type: ignore[arg-type]

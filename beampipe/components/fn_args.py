@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from beampipe.metadata.artifacts import Artifact
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import Artifact, HyperParameters
 
 
 class DataAccessor:
@@ -70,27 +71,27 @@ class FnArgs:
 
 
 def split_patterns(examples: list[Artifact], splits: list[str]) -> list[str]:
-    """File patterns ``<uri>/Split-<name>/*`` for the splits, checking each split exists."""
+    """The glob of every file of each split (TFX's train_files), checking each split exists."""
     patterns = []
     for art in examples:
         for split in splits:
-            directory = os.path.join(art.uri, f"Split-{split}")
+            directory = layout.split_uri(art.uri, split)
             if not os.path.isdir(directory):
-                have = getattr(art, "splits", []) or sorted(
-                    d[len("Split-"):] for d in os.listdir(art.uri) if d.startswith("Split-"))
+                have = getattr(art, "splits", []) or layout.splits_in(os.listdir(art.uri))
                 raise ValueError(f"Examples at {art.uri} have no split {split!r}; splits are {have}")
-            patterns.append(os.path.join(directory, "*"))
+            patterns.append(layout.all_files(directory))
     return patterns
 
 
 def build_fn_args(ctx: Any, working_dir: str, train_splits: list[str], eval_splits: list[str],
-                  serving_model_dir: str | None = None, model_run_dir: str | None = None) -> FnArgs:
+                  serving_model_dir: str | None = None, eval_model_dir: str | None = None,
+                  model_run_dir: str | None = None) -> FnArgs:
     """FnArgs from an executor's context: shared by Trainer and Tuner."""
     examples = ctx.inputs.get("examples") or []
     train_args = ctx.prop("train_args", {}) or {}
     eval_args = ctx.prop("eval_args", {}) or {}
     schema = ctx.optional_input("schema")
-    schema_file = os.path.join(schema.uri, "schema.pbtxt") if schema is not None else None
+    schema_file = schema.schema_file() if schema is not None else None
     graph = ctx.optional_input("transform_graph")
     base = ctx.optional_input("base_model")
     hparams = ctx.optional_input("hyperparameters")
@@ -105,20 +106,19 @@ def build_fn_args(ctx: Any, working_dir: str, train_splits: list[str], eval_spli
         transform_output=graph.uri if graph is not None else None,
         data_accessor=DataAccessor(),
         serving_model_dir=serving_model_dir,
-        eval_model_dir=(os.path.join(os.path.dirname(serving_model_dir), "Format-TFMA")
-                        if serving_model_dir else None),
+        eval_model_dir=eval_model_dir,
         model_run_dir=model_run_dir,
-        base_model=os.path.join(base.uri, "Format-Serving") if base is not None else None,
-        hyperparameters=read_hyperparameters(hparams.uri) if hparams is not None else None,
+        base_model=base.serving_dir() if base is not None else None,
+        hyperparameters=read_hyperparameters(hparams) if hparams is not None else None,
         custom_config=ctx.prop("custom_config"),
     )
 
 
-def read_hyperparameters(uri: str) -> dict[str, Any]:
-    """The dict in ``best_hyperparameters.txt`` (a keras_tuner HyperParameters config)."""
-    path = os.path.join(uri, "best_hyperparameters.txt")
+def read_hyperparameters(hparams: HyperParameters) -> dict[str, Any]:
+    """The dict the Tuner wrote (a keras_tuner HyperParameters config)."""
+    path = hparams.best_file()
     if not os.path.exists(path):
-        raise ValueError(f"HyperParameters artifact at {uri} has no best_hyperparameters.txt")
+        raise ValueError(f"HyperParameters artifact at {hparams.uri} has no {hparams.BEST_FILE}")
     with open(path) as f:
         return json.load(f)
 

@@ -4,7 +4,7 @@ The model is loaded by a fresh Python process (same interpreter, ``python -m
 beampipe.components.infra_validator``) so a model that crashes or hangs TensorFlow cannot
 take the pipeline with it, and the load is timed from a cold start as a server would see it.
 Sample requests are real examples of the chosen split; the worker calls each signature and
-checks every request gets an answer. Any failure is a verdict (INFRA_NOT_BLESSED), not an
+checks every request gets an answer. Any failure is a verdict (not blessed), not an
 error. Only in-process TF SavedModel serving is built in: ``serving_spec`` is accepted for
 TFX parity (its TF Serving tags are recorded) but no Docker/TF Serving binary is started.
 """
@@ -22,11 +22,9 @@ from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
 from beampipe.components.evaluator import serving_model_path
+from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Examples, InfraBlessing, Model
 from beampipe.proto.serving import RequestSpec, ServingSpec, ValidationSpec, from_dict
-
-INFRA_BLESSED, INFRA_NOT_BLESSED = "INFRA_BLESSED", "INFRA_NOT_BLESSED"
-
 
 class InfraValidator(BaseComponent):
     INPUTS = {"model": In(Model), "examples": In(Examples, optional=True)}
@@ -67,9 +65,9 @@ class InfraValidator(BaseComponent):
             if outcome["ok"] or not outcome.get("retry", True):
                 break
         ok = bool(outcome["ok"])
-        open(os.path.join(blessing.uri, INFRA_BLESSED if ok else INFRA_NOT_BLESSED), "w").close()
+        open(blessing.marker(ok), "w").close()
         blessing.custom_properties.update({
-            "blessed": int(ok), "message": outcome["message"][:2000], "num_requests": len(records),
+            blessing.BLESSED_KEY: int(ok), "message": outcome["message"][:2000], "num_requests": len(records),
             "load_seconds": float(outcome.get("load_seconds", -1.0)), "num_tries": attempt})
         if serving is not None and serving.tensorflow_serving is not None:
             blessing.custom_properties["serving_tags"] = ",".join(serving.tensorflow_serving.tags)
@@ -80,7 +78,7 @@ def read_records(split_dir: str, limit: int) -> list[bytes]:
     found: list[bytes] = []
     for name in sorted(os.listdir(split_dir)) if os.path.isdir(split_dir) else []:
         opener = gzip.open if name.endswith(".gz") else open
-        with opener(os.path.join(split_dir, name), "rb") as f:
+        with opener(layout.join(split_dir, name), "rb") as f:
             while len(found) < limit:
                 header = f.read(12)  # uint64 length, uint32 masked crc of the length
                 if len(header) < 12:

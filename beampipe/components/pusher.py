@@ -1,5 +1,9 @@
 """Pusher: copy a blessed model to a serving directory, ``<base_directory>/<version>/``.
 
+The PushedModel artifact keeps a copy of what was pushed (as TFX's Pusher archives it), so
+the pushed bytes stay in the pipeline root and its lineage even when the serving directory
+is cleaned up, and records ``pushed_destination`` and ``pushed_version``.
+
 The version is a unix timestamp in seconds, bumped when needed so it always increases and
 never reuses a directory (TF Serving loads the highest number). The copy goes to a hidden
 temporary name first and is renamed into place, so a server never sees a half-written model.
@@ -13,7 +17,8 @@ import time
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
 from beampipe.components.evaluator import serving_model_path, why_not_blessed
-from beampipe.metadata.artifacts import Artifact, InfraBlessing, Model, ModelBlessing, PushedModel
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import InfraBlessing, Model, ModelBlessing, PushedModel
 from beampipe.proto.serving import PushDestination, from_dict
 
 
@@ -43,26 +48,29 @@ class Pusher(BaseComponent):
         refusal = _refusal(ctx.optional_input("model_blessing"), ctx.optional_input("infra_blessing"))
         if refusal:
             ctx.log.warning("not pushing %s: %s", model.uri, refusal)
-            out.custom_properties.update({"pushed": 0, "pushed_reason": refusal})
+            out.custom_properties.update({out.PUSHED_KEY: 0, "pushed_reason": refusal})
             return
         source = serving_model_path(model)
-        if not os.path.isfile(os.path.join(source, "saved_model.pb")):
-            raise ValueError(f"node '{ctx.node_id}': {source} holds no SavedModel (saved_model.pb)")
+        if not os.path.isfile(layout.join(source, layout.SAVED_MODEL_FILE)):
+            raise ValueError(f"node '{ctx.node_id}': {source} holds no SavedModel "
+                             f"({layout.SAVED_MODEL_FILE})")
+        # The archive copy first: it is staging until publish, so a failure here leaves no
+        # pushed model behind; the push (visible to servers at once) comes last.
+        shutil.copytree(source, out.model_dir(), dirs_exist_ok=True)
         version, target = push(source, base)
         ctx.log.info("pushed %s to %s", source, target)
-        out.custom_properties.update({"pushed": 1, "pushed_destination": target,
-                                      "pushed_version": str(version), "pushed_model": model.uri,
+        out.custom_properties.update({out.PUSHED_KEY: 1, out.DESTINATION_KEY: target,
+                                      out.VERSION_KEY: str(version), "pushed_model": model.uri,
                                       "pushed_model_id": int(model.id or 0)})
 
 
-def _refusal(model_blessing: Artifact | None, infra_blessing: Artifact | None) -> str:
+def _refusal(model_blessing: ModelBlessing | None, infra_blessing: InfraBlessing | None) -> str:
     """Why the model must not be pushed ('' when it may be). Files decide, as in TFX; the
     Evaluator's record says which metric failed, its value and its threshold."""
-    if model_blessing is not None and not os.path.exists(os.path.join(model_blessing.uri, "BLESSED")):
+    if model_blessing is not None and not os.path.exists(model_blessing.marker(blessed=True)):
         return (f"model is NOT BLESSED by the Evaluator: {why_not_blessed(model_blessing)} "
                 f"(blessing {model_blessing.uri})")
-    if infra_blessing is not None and not os.path.exists(
-            os.path.join(infra_blessing.uri, "INFRA_BLESSED")):
+    if infra_blessing is not None and not os.path.exists(infra_blessing.marker(blessed=True)):
         return f"model is not blessed by the InfraValidator ({infra_blessing.uri})"
     return ""
 
@@ -73,8 +81,8 @@ def push(source: str, base_directory: str) -> tuple[int, str]:
     existing = [int(n) for n in os.listdir(base_directory) if n.isdigit()]
     version = max([int(time.time()), *[v + 1 for v in existing]])
     while True:
-        target = os.path.join(base_directory, str(version))
-        staging = os.path.join(base_directory, f".{version}.incomplete")
+        target = PushedModel.version_dir(base_directory, version)
+        staging = PushedModel.staging_dir(base_directory, version)
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(source, staging)
         try:

@@ -45,7 +45,7 @@ class LatestBlessedModelStrategy(ResolverStrategy):
         blessing_key = _key_of_type(candidates, ctx, ModelBlessing)
         models = {m.id: m for m in candidates[model_key]}
         blessed = [b for b in candidates[blessing_key]
-                   if int(b.custom_properties.get("blessed", 0) or 0) == 1]
+                   if int(b.custom_properties.get(ModelBlessing.BLESSED_KEY, 0) or 0) == 1]
         pairs = []
         for blessing in blessed:
             model_id = _blessed_model_id(ctx, blessing)

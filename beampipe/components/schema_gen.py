@@ -1,6 +1,6 @@
 """SchemaGen (infer a schema from statistics) and ImportSchemaGen (use a hand-written one).
 
-Both write ``schema.pbtxt``. SchemaGen infers from the first split and widens the
+Both write the Schema artifact's schema file (``Schema.schema_file``). SchemaGen infers from the first split and widens the
 schema with every other split (``tfdv.update_schema``), as TFX does.
 """
 from __future__ import annotations
@@ -33,13 +33,13 @@ class SchemaGen(BaseComponent):
         shape = bool(ctx.prop("infer_feature_shape", True))
         schema = None
         for split in splits:
-            stats = tfdv_io.load_statistics(statistics.uri, split)
+            stats = tfdv_io.load_statistics(statistics, split)
             if schema is None:
                 schema = tfdv.infer_schema(stats, infer_feature_shape=shape)
             else:
                 schema = tfdv.update_schema(schema, stats, infer_feature_shape=shape)
         out = ctx.output("schema")
-        path = tfdv_io.write_schema(schema, out.uri)
+        path = tfdv_io.write_schema(schema, out)
         ctx.log.info("SchemaGen: %d features from splits %s -> %s", len(schema.feature), splits, path)
 
 
@@ -67,5 +67,5 @@ class ImportSchemaGen(BaseComponent):
 
         path = os.path.abspath(ctx.prop("schema_file"))
         schema = tfdv_io.parse_schema_file(path)
-        tfdv_io.write_schema(schema, ctx.output("schema").uri)
+        tfdv_io.write_schema(schema, ctx.output("schema"))
         ctx.log.info("ImportSchemaGen: %d features from %s", len(schema.feature), path)

@@ -1,12 +1,11 @@
 """StatisticsGen: TFDV statistics of every split, as TFX 1.16 writes them, plus an HTML report.
 
-Output ``Split-<name>/FeatureStats.pb`` (binary DatasetFeatureStatisticsList) and
-``Split-<name>/report.html``. All splits are computed in ONE Beam pipeline so Beam and
+Output per split: the statistics (binary DatasetFeatureStatisticsList) and a report, where
+``ExampleStatistics.stats_file`` / ``report_file`` put them. All splits are computed in ONE Beam pipeline so Beam and
 TFDV start once; small inputs with no Beam args skip Beam (``tfdv_io.fits_in_memory``).
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
@@ -30,15 +29,15 @@ class StatisticsGen(BaseComponent):
 
         examples = ctx.input("examples")
         schema_art = ctx.optional_input("schema")
-        schema = tfdv_io.load_schema(schema_art.uri) if schema_art is not None else None
+        schema = tfdv_io.load_schema(schema_art) if schema_art is not None else None
         out = ctx.output("statistics")
         splits = tfdv_io.chosen_splits(examples.splits, ctx.prop("exclude_splits", []))
         raw_options = ctx.prop("stats_options")
-        if tfdv_io.fits_in_memory([ctx.split_uri(examples, s) for s in splits],
+        if tfdv_io.fits_in_memory([examples.split_uri(s) for s in splits],
                                   ctx.beam_pipeline_args, raw_options):
             ctx.log.info("StatisticsGen: small input and no Beam args: computing without Beam")
             for split in splits:
-                tfdv_io.statistics_in_memory(ctx.split_uri(examples, split), ctx.split_uri(out, split),
+                tfdv_io.statistics_in_memory(examples.split_uri(split), out.stats_file(split),
                                              tfdv_io.stats_options(raw_options, schema))
         else:
             from beampipe.transforms.beam_util import reads_in_order
@@ -46,11 +45,11 @@ class StatisticsGen(BaseComponent):
             with ctx.beam_pipeline() as p:
                 for split in splits:
                     options = tfdv_io.stats_options(raw_options, schema)
-                    tfdv_io.generate_statistics(p, split, ctx.split_uri(examples, split),
-                                                ctx.split_uri(out, split), options, in_order)
+                    tfdv_io.generate_statistics(p, split, examples.split_uri(split),
+                                                out.stats_file(split), options, in_order)
         for split in splits:
-            stats = tfdv_io.load_statistics(out.uri, split)
-            with open(os.path.join(ctx.split_uri(out, split), "report.html"), "w", encoding="utf-8") as f:
+            stats = tfdv_io.load_statistics(out, split)
+            with open(out.report_file(split), "w", encoding="utf-8") as f:
                 f.write(reports.statistics_html(stats, split))
             count = stats.datasets[0].num_examples if stats.datasets else 0
             out.set_int_custom_property(f"num_examples_{split}", count)

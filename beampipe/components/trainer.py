@@ -1,7 +1,7 @@
 """Trainer: calls the user's ``run_fn(fn_args)`` and publishes the SavedModel it exports.
 
 The module file owns the model; the component owns where data comes from and where the
-model goes (``<model>/Format-Serving``, TensorBoard logs in ModelRun), as in TFX.
+model goes (``Model.serving_dir()``, TensorBoard logs in ModelRun), as in TFX.
 """
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any, Callable
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
 from beampipe.components.fn_args import (build_fn_args, call_user_fn, describe_source, load_user_fn,
                                          skip_autograph_for_tf_keras)
+from beampipe.metadata import layout
 from beampipe.metadata.artifacts import (Examples, HyperParameters, Model, ModelRun, Schema,
                                          TransformGraph)
-
-SERVING_DIR = "Format-Serving"
 
 
 class Trainer(BaseComponent):
@@ -58,15 +57,15 @@ class Trainer(BaseComponent):
         source = describe_source(module_file, fn_path)
         skip_autograph_for_tf_keras()
         model, model_run = ctx.output("model"), ctx.output("model_run")
-        serving_dir = os.path.join(model.uri, SERVING_DIR)
+        serving_dir = model.serving_dir()
         fn_args = build_fn_args(
             ctx, working_dir=serving_dir,
             train_splits=list((ctx.prop("train_args", {}) or {}).get("splits") or ["train"]),
             eval_splits=list((ctx.prop("eval_args", {}) or {}).get("splits") or ["eval"]),
-            serving_model_dir=serving_dir, model_run_dir=model_run.uri)
+            serving_model_dir=serving_dir, eval_model_dir=model.eval_dir(), model_run_dir=model_run.uri)
         ctx.log.info("Trainer: calling run_fn from %s (train_steps=%s, eval_steps=%s)",
                      source, fn_args.train_steps, fn_args.eval_steps)
         call_user_fn(run_fn, "run_fn", source, fn_args)
-        if not os.path.exists(os.path.join(serving_dir, "saved_model.pb")):
+        if not os.path.exists(layout.join(serving_dir, layout.SAVED_MODEL_FILE)):
             raise ValueError(f"run_fn in {source} returned without exporting a SavedModel to "
                              f"fn_args.serving_model_dir ({serving_dir})")

@@ -14,13 +14,10 @@ from typing import Any, Callable
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
 from beampipe.components.fn_args import describe_source, load_user_fn
+from beampipe.metadata import layout
 from beampipe.metadata.artifacts import (Artifact, ExampleAnomalies, Examples, ExampleStatistics,
                                          Schema, TransformCache, TransformGraph)
 from beampipe.transforms import tfdv_io
-
-_SCHEMA_FILE = "schema.pbtxt"
-_STATS_FILE = "FeatureStats.pb"
-_ANOMALIES_FILE = "SchemaDiff.pb"
 
 
 class Transform(BaseComponent):
@@ -82,10 +79,10 @@ class Transform(BaseComponent):
             _check_splits(art, analyze)
         _check_splits(target, transform)
 
-        schema_path = os.path.join(ctx.input("schema").uri, _SCHEMA_FILE)
+        schema_path = ctx.input("schema").schema_file()
         schema = _read_schema(schema_path)
-        out = {key: ctx.output(key) for key in cls.OUTPUTS}
-        shutil.copy(schema_path, os.path.join(out["pre_transform_schema"].uri, _SCHEMA_FILE))
+        out: dict[str, Any] = {key: ctx.output(key) for key in cls.OUTPUTS}
+        shutil.copy(schema_path, out["pre_transform_schema"].schema_file())
         cache_in = ctx.optional_input("analyzer_cache")
         if cache_in is not None and os.path.isdir(cache_in.uri):
             # WriteAnalysisCacheToFS merges into what is there: start from the old cache.
@@ -95,7 +92,7 @@ class Transform(BaseComponent):
         # Small data, no Beam args: pre/post statistics come from TFDV without Beam, after the
         # pipeline (post-transform ones from the materialized examples). Same numbers, less Beam.
         stats_in_memory = stats and materialize and set(analyze) <= set(transform) and \
-            tfdv_io.fits_in_memory([ctx.split_uri(target, s) for s in analyze], ctx.beam_pipeline_args, None)
+            tfdv_io.fits_in_memory([target.split_uri(s) for s in analyze], ctx.beam_pipeline_args, None)
         try:
             _run_pipeline(ctx, preprocessing_fn, schema, examples_list, target, analyze, transform,
                           out, use_cache=cache_in is not None, beam_stats=stats and not stats_in_memory)
@@ -107,23 +104,22 @@ class Transform(BaseComponent):
             raise failure[0]
 
         # Serving parses raw examples with TFTransformOutput.raw_feature_spec(), read from here.
-        raw_metadata = os.path.join(out["transform_graph"].uri, "metadata")
-        os.makedirs(raw_metadata, exist_ok=True)
-        shutil.copy(schema_path, os.path.join(raw_metadata, _SCHEMA_FILE))
-        post_schema = _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"].uri)
+        raw_schema = out["transform_graph"].raw_schema_file()
+        os.makedirs(os.path.dirname(raw_schema), exist_ok=True)
+        shutil.copy(schema_path, raw_schema)
+        post_schema = _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"])
         if stats_in_memory:
             import tensorflow_data_validation as tfdv
             for split in analyze:
                 tfdv_io.statistics_in_memory(
-                    ctx.split_uri(target, split), tfdv_io.split_dir(out["pre_transform_stats"].uri, split),
+                    target.split_uri(split), out["pre_transform_stats"].stats_file(split),
                     tfdv.StatsOptions(schema=schema), decode_schema=schema)
                 tfdv_io.statistics_in_memory(
-                    tfdv_io.split_dir(out["transformed_examples"].uri, split),
-                    tfdv_io.split_dir(out["post_transform_stats"].uri, split),
+                    out["transformed_examples"].split_uri(split), out["post_transform_stats"].stats_file(split),
                     tfdv.StatsOptions(), decode_schema=post_schema)
         if stats:
-            _write_anomalies(out["post_transform_stats"].uri, out["post_transform_schema"].uri,
-                             out["post_transform_anomalies"].uri, analyze)
+            _write_anomalies(out["post_transform_stats"], out["post_transform_schema"],
+                             out["post_transform_anomalies"], analyze)
             for key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
                 out[key].splits = analyze
                 out[key].span = target.span
@@ -159,13 +155,13 @@ def _guarded(fn: Callable[..., Any], source: str,
 def _split_names(art: Artifact) -> list[str]:
     names = getattr(art, "splits", None) or []
     if not names and os.path.isdir(art.uri):
-        names = sorted(d[len("Split-"):] for d in os.listdir(art.uri) if d.startswith("Split-"))
+        names = layout.splits_in(os.listdir(art.uri))
     return list(names)
 
 
 def _check_splits(art: Artifact, splits: list[str]) -> None:
     for split in splits:
-        if not os.path.isdir(os.path.join(art.uri, f"Split-{split}")):
+        if not os.path.isdir(layout.split_uri(art.uri, split)):
             raise ValueError(f"Transform: Examples at {art.uri} have no split {split!r}; "
                              f"splits are {_split_names(art)}")
 
@@ -189,7 +185,7 @@ def _read_schema(path: str) -> Any:
 
 def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema: Any,
                   examples_list: list[Artifact], target: Artifact, analyze: list[str],
-                  transform: list[str], out: dict[str, Artifact], use_cache: bool,
+                  transform: list[str], out: dict[str, Any], use_cache: bool,
                   beam_stats: bool) -> None:
     """One Beam pipeline: analyse, write graph and cache, transform, materialize, statistics."""
     import apache_beam as beam
@@ -202,7 +198,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     from beampipe.transforms.beam_util import read_record_batches, reads_in_order
 
     def files(art: Artifact, split: str) -> list[str]:  # sorted: the same read order every run
-        return tfdv_io.example_files(tfdv_io.split_dir(art.uri, split))
+        return tfdv_io.example_files(layout.split_uri(art.uri, split))
 
     def source(art: Artifact, split: str) -> Any:
         return tfxio.TFExampleRecord(file_pattern=files(art, split), schema=schema,
@@ -251,22 +247,21 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
                               | f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True))
             batches = transformed | f"Batches[{split}]" >> beam.Map(lambda pair: pair[0])
             if materialize:
-                prefix = os.path.join(out["transformed_examples"].uri, f"Split-{split}", "data_tfrecord")
                 _ = (batches
                      | f"Encode[{split}]" >> beam.FlatMap(_encode, example_coder.RecordBatchToExamplesEncoder())
                      | f"Write[{split}]" >> beam.io.WriteToTFRecord(
-                         prefix, file_name_suffix=".gz",
+                         out["transformed_examples"].shard_prefix(split), file_name_suffix=Examples.SHARD_SUFFIX,
                          compression_type=beam.io.filesystem.CompressionTypes.GZIP))
             if stats and split in analyze:
                 _ = (batches | f"PostStats[{split}]" >> tfdv.GenerateStatistics()
                      | f"WritePostStats[{split}]" >> tfdv.WriteStatisticsToBinaryFile(
-                         _stats_path(out["post_transform_stats"].uri, split)))
+                         _stats_path(out["post_transform_stats"], split)))
         if stats:
             for split in analyze:
                 _ = (target_reads[split]
                      | f"PreStats[{split}]" >> tfdv.GenerateStatistics(tfdv.StatsOptions(schema=schema))
                      | f"WritePreStats[{split}]" >> tfdv.WriteStatisticsToBinaryFile(
-                         _stats_path(out["pre_transform_stats"].uri, split)))
+                         _stats_path(out["pre_transform_stats"], split)))
 
 
 def _encode(batch: Any, encoder: Any) -> list[bytes]:
@@ -281,30 +276,29 @@ def _encode(batch: Any, encoder: Any) -> list[bytes]:
     return [parse(record).SerializeToString(deterministic=True) for record in encoder.encode(batch)]
 
 
-def _stats_path(uri: str, split: str) -> str:
-    directory = os.path.join(uri, f"Split-{split}")
-    os.makedirs(directory, exist_ok=True)
-    return os.path.join(directory, _STATS_FILE)
+def _stats_path(stats: ExampleStatistics, split: str) -> str:
+    """Where a Beam sink writes one split's statistics (its directory made first)."""
+    os.makedirs(stats.split_uri(split), exist_ok=True)
+    return stats.stats_file(split)
 
 
-def _write_post_schema(graph_uri: str, schema_uri: str) -> Any:
+def _write_post_schema(graph_uri: str, out: Schema) -> Any:
     import tensorflow_transform as tft
 
     schema = tft.TFTransformOutput(graph_uri).transformed_metadata.schema
-    with open(os.path.join(schema_uri, _SCHEMA_FILE), "w") as f:
+    with open(out.schema_file(), "w") as f:
         f.write(str(schema))
     return schema
 
 
-def _write_anomalies(stats_uri: str, schema_uri: str, anomalies_uri: str, splits: list[str]) -> None:
+def _write_anomalies(stats: ExampleStatistics, schema_art: Schema, out: ExampleAnomalies,
+                     splits: list[str]) -> None:
     """Validate post-transform statistics against the post-transform schema, per split."""
     import tensorflow_data_validation as tfdv
 
-    schema = tfdv.load_schema_text(os.path.join(schema_uri, _SCHEMA_FILE))
+    schema = tfdv.load_schema_text(schema_art.schema_file())
     for split in splits:
-        stats = tfdv.load_stats_binary(os.path.join(stats_uri, f"Split-{split}", _STATS_FILE))
-        anomalies = tfdv.validate_statistics(stats, schema)
-        directory = os.path.join(anomalies_uri, f"Split-{split}")
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, _ANOMALIES_FILE), "wb") as f:
+        anomalies = tfdv.validate_statistics(tfdv.load_stats_binary(stats.stats_file(split)), schema)
+        os.makedirs(out.split_uri(split), exist_ok=True)
+        with open(out.anomalies_file(split), "wb") as f:
             f.write(anomalies.SerializeToString(deterministic=True))  # its map in key order

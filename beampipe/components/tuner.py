@@ -1,6 +1,6 @@
 """Tuner: runs the keras-tuner search a module file's ``tuner_fn`` sets up, keeps the best.
 
-``best_hyperparameters.txt`` holds the best trial's ``HyperParameters.get_config()`` as JSON,
+The HyperParameters artifact's ``best_file()`` holds the best trial's ``HyperParameters.get_config()`` as JSON,
 as TFX writes it, so Trainer hands it to ``run_fn`` as ``fn_args.hyperparameters``.
 """
 from __future__ import annotations
@@ -14,8 +14,6 @@ from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Ou
 from beampipe.components.fn_args import (build_fn_args, call_user_fn, describe_source, load_user_fn,
                                          skip_autograph_for_tf_keras)
 from beampipe.metadata.artifacts import Examples, HyperParameters, Schema, TransformGraph
-
-BEST_FILE = "best_hyperparameters.txt"
 
 
 class TunerFnResult(NamedTuple):
@@ -82,5 +80,5 @@ class Tuner(BaseComponent):
             raise ValueError(f"the tuner from tuner_fn in {source} finished no trial")
         config = best[0].get_config()
         ctx.log.info("Tuner: best hyperparameters %s", best[0].values)
-        with open(os.path.join(ctx.output("best_hyperparameters").uri, BEST_FILE), "w") as f:
+        with open(ctx.output("best_hyperparameters").best_file(), "w") as f:
             json.dump(config, f)

@@ -291,7 +291,10 @@ def _execute(launch: NodeLaunch, attempt: Attempt, inputs: Outputs, log: Any) ->
     with beat:
         launch.cls.execute(ctx)
     attempt.fault_point("executed")
-    return outputs
+    # What the executor left in ctx.outputs is what gets published: an output it dropped
+    # (ctx.drop_output, e.g. BulkInferrer's output_examples without output_example_spec) is
+    # not recorded, and its empty staging directory goes with the attempt's.
+    return ctx.outputs
 
 
 def _publish(store: MetadataStore, attempt: Attempt, outputs: Outputs, contexts: list[Any]) -> None:

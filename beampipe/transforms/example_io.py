@@ -1,6 +1,7 @@
 """tf.Example building, hash-bucket splitting and TFRecord reading for ExampleGen.
 
-Examples go to ``Split-<name>/data_tfrecord-*.gz`` (gzip TFRecord), as TFX lays them out.
+Examples go to gzip TFRecord shards in each split's directory, named as TFX names them
+(``Examples.split_uri`` / ``Examples.shard_name``).
 A row's split is a 64-bit fingerprint (blake2b; pyfarmhash only hashes str) of a key
 modulo the total buckets; the key is the serialized example or the partition feature's
 value. Deterministic across runs and machines, so a re-run puts every row in the same split.
@@ -13,8 +14,6 @@ import struct
 from typing import Any, Iterable, Iterator
 
 from beampipe.transforms.csv_decode import FLOAT, INT, data_rows
-
-EXAMPLES_PREFIX = "data_tfrecord"
 
 
 def _example_class() -> Any:

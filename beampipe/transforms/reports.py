@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from beampipe.metadata.artifacts import ModelBlessing
+
 _STYLE = ("<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
           "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
           "td:first-child,th:first-child{text-align:left}.bad{color:#b00}</style>")
@@ -126,7 +128,9 @@ def evaluation_html(metrics: dict, config: Any, blessed: bool, message: str, mod
                 cells.append(_cell(cand))
         rows.append(f"<tr><td class='s'>{html.escape(slice_name)}</td>"
                     + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    verdict = (f"<p class='{'ok' if blessed else 'bad'}'><b>{'BLESSED' if blessed else 'NOT_BLESSED'}</b>"
+    # The verdict reads as the marker file the blessing holds (BLESSED / NOT_BLESSED).
+    word = ModelBlessing.BLESSED_FILE if blessed else ModelBlessing.NOT_BLESSED_FILE
+    verdict = (f"<p class='{'ok' if blessed else 'bad'}'><b>{word}</b>"
                f" &mdash; {html.escape(message)}</p>")
     models = f"<p>candidate: <code>{html.escape(model_uri)}</code>"
     if baseline_uri:

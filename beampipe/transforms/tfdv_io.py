@@ -1,8 +1,8 @@
-"""TFDV building blocks shared by StatisticsGen, SchemaGen and ExampleValidator.
+"""TFDV building blocks shared by StatisticsGen, SchemaGen, ExampleValidator and Transform.
 
-File names follow TFX 1.16: ``Split-<name>/FeatureStats.pb`` (binary
-DatasetFeatureStatisticsList), ``schema.pbtxt``, ``Split-<name>/SchemaDiff.pb``
-(binary Anomalies).
+Where files go is the artifacts' business (``ExampleStatistics.stats_file``,
+``Schema.schema_file``, ``ExampleAnomalies.anomalies_file``): these functions are handed
+the paths, or the artifacts, and never spell a file name themselves.
 """
 from __future__ import annotations
 
@@ -11,17 +11,13 @@ import json
 import os
 from typing import Any
 
-STATS_FILE = "FeatureStats.pb"
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import ExampleStatistics, Schema
+
 # Below this much (compressed) example data per split, with no Beam args and default stats
 # options, statistics are computed in this process without Beam: the same TFDV generators,
 # minus seconds of Beam graph building that dwarf the work on small data.
 IN_MEMORY_MAX_BYTES = 16 * 2**20
-SCHEMA_FILE = "schema.pbtxt"
-ANOMALIES_FILE = "SchemaDiff.pb"
-
-
-def split_dir(uri: str, split: str) -> str:
-    return os.path.join(uri, f"Split-{split}")
 
 
 def chosen_splits(splits: list[str], exclude: list[str] | None) -> list[str]:
@@ -57,7 +53,7 @@ def options_to_jsonable(value: Any) -> Any:
 
 
 def example_files(examples_dir: str) -> list[str]:
-    files = sorted(glob.glob(os.path.join(examples_dir, "*")))
+    files = sorted(glob.glob(layout.all_files(examples_dir)))
     if not files:
         raise ValueError(f"{examples_dir} holds no example files")
     return files
@@ -71,7 +67,7 @@ def fits_in_memory(examples_dirs: list[str], beam_args: list[str], raw_options: 
     return size <= IN_MEMORY_MAX_BYTES
 
 
-def statistics_in_memory(examples_dir: str, out_dir: str, options: Any, decode_schema: Any = None) -> None:
+def statistics_in_memory(examples_dir: str, stats_file: str, options: Any, decode_schema: Any = None) -> None:
     """One split's statistics without Beam: decode every example into one Arrow batch.
 
     ``decode_schema`` types the decoded columns, as a TFXIO source given that schema does.
@@ -86,14 +82,14 @@ def statistics_in_memory(examples_dir: str, out_dir: str, options: Any, decode_s
                if decode_schema is not None else example_coder.ExamplesToRecordBatchDecoder())
     batch = decoder.DecodeBatch(records)
     stats = stats_impl.generate_statistics_in_memory(batch, options)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, STATS_FILE), "wb") as f:
+    os.makedirs(os.path.dirname(stats_file), exist_ok=True)
+    with open(stats_file, "wb") as f:
         f.write(stats.SerializeToString(deterministic=True))
 
 
-def generate_statistics(pipeline: Any, label: str, examples_dir: str, out_dir: str, options: Any,
+def generate_statistics(pipeline: Any, label: str, examples_dir: str, stats_file: str, options: Any,
                         in_order: bool = False) -> None:
-    """Add to the pipeline: read one split's gzip TFRecords, compute stats, write FeatureStats.pb.
+    """Add to the pipeline: read one split's gzip TFRecords, compute stats, write ``stats_file``.
 
     ``in_order`` (``beam_util.reads_in_order``): one ordered read, so float sums reproduce.
     """
@@ -103,24 +99,24 @@ def generate_statistics(pipeline: Any, label: str, examples_dir: str, out_dir: s
     from beampipe.transforms.beam_util import read_record_batches
 
     files = example_files(examples_dir)
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(os.path.dirname(stats_file), exist_ok=True)
     source = tfxio.TFExampleRecord(file_pattern=files, telemetry_descriptors=["beampipe"])
     _ = (read_record_batches(pipeline, f"Read[{label}]", source, files, in_order)
          | f"Stats[{label}]" >> tfdv.GenerateStatistics(options)
-         | f"Write[{label}]" >> tfdv.WriteStatisticsToBinaryFile(os.path.join(out_dir, STATS_FILE)))
+         | f"Write[{label}]" >> tfdv.WriteStatisticsToBinaryFile(stats_file))
 
 
-def load_statistics(uri: str, split: str) -> Any:
+def load_statistics(statistics: ExampleStatistics, split: str) -> Any:
     import tensorflow_data_validation as tfdv
-    path = os.path.join(split_dir(uri, split), STATS_FILE)
+    path = statistics.stats_file(split)
     if not os.path.exists(path):
         raise ValueError(f"statistics for split {split!r} not found: {path} is missing")
     return tfdv.load_stats_binary(path)
 
 
-def load_schema(uri: str) -> Any:
-    """The schema.pbtxt of a Schema artifact (uri is its directory, or the file itself)."""
-    path = uri if os.path.isfile(uri) else os.path.join(uri, SCHEMA_FILE)
+def load_schema(schema: Schema) -> Any:
+    """The schema file of a Schema artifact (its uri is its directory, or the file itself)."""
+    path = schema.uri if os.path.isfile(schema.uri) else schema.schema_file()
     return parse_schema_file(path)
 
 
@@ -137,10 +133,10 @@ def parse_schema_file(path: str) -> Any:
         raise ValueError(f"schema file {path} is not a text-format tensorflow_metadata Schema: {err}") from None
 
 
-def write_schema(schema: Any, out_uri: str) -> str:
+def write_schema(schema: Any, out: Schema) -> str:
     from google.protobuf import text_format
-    os.makedirs(out_uri, exist_ok=True)
-    path = os.path.join(out_uri, SCHEMA_FILE)
+    os.makedirs(out.uri, exist_ok=True)
+    path = out.schema_file()
     with open(path, "w", encoding="utf-8") as f:
         f.write(text_format.MessageToString(schema))
     return path

@@ -12,7 +12,9 @@ import os
 import struct
 from typing import Any, Callable, Iterable
 
-from beampipe.transforms.example_io import EXAMPLES_PREFIX, HashBuckets, crc32c_function, masked_crc
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import Examples
+from beampipe.transforms.example_io import HashBuckets, crc32c_function, masked_crc
 
 _FLUSH_BYTES = 1 << 20
 
@@ -70,11 +72,11 @@ class WriteFileShards:
 
     def __call__(self, element: tuple[int, str]) -> Iterable[tuple[str, int]]:
         index, path = element
-        name = f"{EXAMPLES_PREFIX}-{index:05d}-of-{self.num_files:05d}.gz"
+        name = Examples.shard_name(index, self.num_files)
         writers = []  # every split gets a shard, possibly empty, as Beam's sink would write
         for split_dir in self.split_dirs:
             os.makedirs(split_dir, exist_ok=True)
-            writers.append(TFRecordWriter(os.path.join(split_dir, name)))
+            writers.append(TFRecordWriter(layout.join(split_dir, name)))
         choose: Any = self.buckets
         try:
             for keyed in self.reader(path):

@@ -61,22 +61,21 @@ def make_examples(uri: str, eval_size: int = 60, train_size: int = 150, seed: in
     rows = penguin_rows()
     random.Random(seed).shuffle(rows)
     splits = {"train": rows[:train_size], "eval": rows[train_size:train_size + eval_size]}
-    for name, part in splits.items():
-        write_tfrecord_gz(os.path.join(uri, f"Split-{name}", "data_tfrecord-00000-of-00001.gz"),
-                          [to_example(r) for r in part])
     art = Examples(uri)
+    for name, part in splits.items():
+        write_tfrecord_gz(art.shard_uri(name), [to_example(r) for r in part])
     art.splits = list(splits)
     return art
 
 
 def read_examples(uri: str, split: str) -> list[bytes]:
     import tensorflow as tf
-    pattern = os.path.join(uri, f"Split-{split}", "*.gz")
+    pattern = Examples(uri).split_files(split)
     return [r.numpy() for r in tf.data.TFRecordDataset(tf.io.gfile.glob(pattern), "GZIP")]
 
 
 def train_model(uri: str, examples_uri: str, epochs: int = 30, seed: int = 0) -> Model:
-    """Train (epochs=0: leave untrained) and export to ``<uri>/Format-Serving``."""
+    """Train (epochs=0: leave untrained) and export to the Model's serving directory."""
     import numpy as np
     import tensorflow as tf
 
@@ -100,7 +99,7 @@ def train_model(uri: str, examples_uri: str, epochs: int = 30, seed: int = 0) ->
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     if epochs:
         model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
-    export_model(model, os.path.join(uri, "Format-Serving"))
+    export_model(model, Model(uri).serving_dir())
     return Model(uri)
 
 
@@ -174,7 +173,7 @@ def blessing(uri: str, blessed: bool) -> Any:
     """A ModelBlessing artifact as Evaluator writes it."""
     from beampipe.metadata.artifacts import ModelBlessing
     os.makedirs(uri, exist_ok=True)
-    open(os.path.join(uri, "BLESSED" if blessed else "NOT_BLESSED"), "w").close()
     art = ModelBlessing(uri)
-    art.custom_properties["blessed"] = int(blessed)
+    open(art.marker(blessed), "w").close()
+    art.custom_properties[art.BLESSED_KEY] = int(blessed)
     return art

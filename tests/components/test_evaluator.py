@@ -38,16 +38,16 @@ def test_eval_config_travels_as_json():
 def test_good_model_blessed_and_threshold_refuses(tmp_path_factory, tmp_path):
     examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
     evaluation, blessing = run_evaluator(tmp_path / "a", examples, model, mf.eval_config_json(0.8))
-    assert os.path.exists(os.path.join(blessing.uri, "BLESSED"))
+    assert os.path.exists(blessing.marker(True)) and not os.path.exists(blessing.marker(False))
     assert blessing.custom_properties["blessed"] == 1
     assert "sparse_categorical_accuracy" in json.loads(blessing.custom_properties["decided_by"])
-    report = open(os.path.join(evaluation.uri, "report.html")).read()
+    report = open(evaluation.report_file()).read()
     assert "Overall" in report and "island = Dream" in report and "sparse_categorical_accuracy" in report
 
     # an impossible bar: NOT blessed, and the message names the metric
     _, refused = run_evaluator(tmp_path / "b", examples, model, mf.eval_config_json(1.01))
-    assert os.path.exists(os.path.join(refused.uri, "NOT_BLESSED"))
-    assert not os.path.exists(os.path.join(refused.uri, "BLESSED"))
+    assert os.path.exists(refused.marker(False))
+    assert not os.path.exists(refused.marker(True))
     assert refused.custom_properties["blessed"] == 0
     message = refused.custom_properties["message"]
     assert re.match(r"NOT BLESSED: sparse_categorical_accuracy is (1|0\.\d+) on Overall \(threshold >= 1\.01\); "
@@ -70,7 +70,7 @@ def test_worse_candidate_fails_change_threshold(tmp_path_factory, tmp_path):
     message = blessing.custom_properties["message"]
     assert re.search(r"sparse_categorical_accuracy changed by -0\.\d+ against the baseline \(0\.\d+ vs "
                      r"(1|0\.\d+)\) on Overall \(threshold change >= -1e-10\)", message), message
-    report = open(os.path.join(evaluation.uri, "report.html")).read()
+    report = open(evaluation.report_file()).read()
     assert "baseline" in report and "diff" in report
     # and the good model beats the bad baseline
     _, better = run_evaluator(tmp_path / "third", examples, good, config, baseline=bad)

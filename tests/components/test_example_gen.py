@@ -9,6 +9,7 @@ import pytest
 
 from beampipe.components.base import ExecContext
 from beampipe.components.example_gen import CsvExampleGen, ImportExampleGen
+from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Examples
 from beampipe.proto import Input, Output, RangeConfig, SplitConfig
 
@@ -24,7 +25,7 @@ def run_example_gen(component, tmp_path, name: str = "out") -> Examples:
 
 def read_examples(examples: Examples, split: str) -> list:
     import tensorflow as tf
-    files = sorted(glob.glob(os.path.join(examples.uri, f"Split-{split}", "data_tfrecord-*.gz")))
+    files = sorted(glob.glob(layout.join(examples.split_uri(split), Examples.SHARD_PATTERN)))
     assert files, f"no shards in split {split}"
     return [tf.train.Example.FromString(r.numpy())
             for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
@@ -60,7 +61,7 @@ def test_partition_feature_and_three_splits(penguin_csv, tmp_path):
     islands = {}
     total = 0
     for split in examples.splits:
-        rows = read_examples(examples, split) if glob.glob(os.path.join(examples.uri, f"Split-{split}", "*")) else []
+        rows = read_examples(examples, split) if glob.glob(examples.split_files(split)) else []
         total += len(rows)
         for e in rows:
             islands.setdefault(e.features.feature["island"].bytes_list.value[0], set()).add(split)

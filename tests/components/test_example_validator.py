@@ -61,7 +61,7 @@ def validate(stats, schema_uri, tmp_path, name, **kwargs):
 
 def load_anomalies(art, split):
     from tensorflow_metadata.proto.v0 import anomalies_pb2
-    with open(os.path.join(art.uri, f"Split-{split}", "SchemaDiff.pb"), "rb") as f:
+    with open(art.anomalies_file(split), "rb") as f:
         return anomalies_pb2.Anomalies.FromString(f.read())
 
 
@@ -83,9 +83,9 @@ def test_drift_against_previous_span(base, tmp_path):
     previous, schema_dir = base
     gentoo_only = write_span(tmp_path / "span2", lambda r, i: r if r["species"] == "Gentoo" else None)
     current = stats_for(gentoo_only, tmp_path, "span2")
-    schema = load_schema(str(schema_dir))
+    schema = load_schema(Schema(str(schema_dir)))
     tfdv.get_feature(schema, "species").drift_comparator.infinity_norm.threshold = 0.1
-    write_schema(schema, str(tmp_path / "drift_schema"))
+    write_schema(schema, Schema(str(tmp_path / "drift_schema")))
 
     plain = validate(current, schema_dir, tmp_path, "plain")
     assert plain.get_int_custom_property("anomalies_found") == 0  # same values: no schema anomaly
@@ -95,7 +95,7 @@ def test_drift_against_previous_span(base, tmp_path):
     assert "species" in anomalies.anomaly_info
     assert "High Linfty distance" in anomalies.anomaly_info["species"].short_description or \
         "drift" in anomalies.anomaly_info["species"].description.lower()
-    report = (tmp_path / "drift" / "Split-train" / "report.html").read_text()
+    report = open(drift.report_file("train")).read()
     assert "species" in report and "L_INFTY" in report
 
 
@@ -122,7 +122,7 @@ def test_own_data_has_no_anomalies(base, tmp_path):
     result = validate(stats, schema_dir, tmp_path, "own")
     assert result.get_int_custom_property("anomalies_found") == 0
     assert result.splits == ["train", "eval"]
-    assert "no anomalies found" in (tmp_path / "own" / "Split-eval" / "report.html").read_text()
+    assert "no anomalies found" in open(result.report_file("eval")).read()
 
 
 def _run(root, components):
@@ -148,7 +148,7 @@ def test_penguin_pipeline_end_to_end(tmp_path):
     assert examples.splits == ["train", "eval"] and examples.state == "LIVE"
     assert examples.get_string_custom_property("input_fingerprint")
     assert anomalies.get_int_custom_property("anomalies_found") == 0
-    assert os.path.exists(os.path.join(anomalies.uri, "Split-train", "SchemaDiff.pb"))
+    assert os.path.exists(anomalies.anomalies_file("train"))
 
 
 @pytest.mark.e2e
@@ -157,7 +157,7 @@ def test_fail_on_anomalies_stops_the_run(base, tmp_path):
     bad = write_span(tmp_path / "in", extra_column="tag")
     gen = CsvExampleGen(input_base=bad)
     stats = StatisticsGen(examples=gen.outputs["examples"])
-    schema = ImportSchemaGen(schema_file=str(schema_dir / "schema.pbtxt"))
+    schema = ImportSchemaGen(schema_file=Schema(str(schema_dir)).schema_file())
     check = ExampleValidator(statistics=stats.outputs["statistics"], schema=schema.outputs["schema"],
                              fail_on_anomalies=True)
     after = AfterValidator(anomalies=check.outputs["anomalies"])

@@ -73,9 +73,9 @@ def test_data_accessor_batches_features_and_label(tmp_path) -> None:
     schema_art = write_schema(str(tmp_path / "schema"), examples)
     import tensorflow_data_validation as tfdv
 
-    schema = tfdv.load_schema_text(os.path.join(schema_art.uri, "schema.pbtxt"))
+    schema = tfdv.load_schema_text(schema_art.schema_file())
     dataset = DataAccessor().tf_dataset_factory(
-        [os.path.join(examples.uri, "Split-train", "*")],
+        [examples.split_files("train")],
         tfxio.TensorFlowDatasetOptions(batch_size=4, label_key="species", num_epochs=1, shuffle=False),
         schema)
     features, label = next(iter(dataset))

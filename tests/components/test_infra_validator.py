@@ -5,6 +5,7 @@ import os
 
 from beampipe.components.base import Channel, ExecContext
 from beampipe.components.infra_validator import InfraValidator
+from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Examples, InfraBlessing, Model
 from beampipe.proto.serving import RequestSpec, ValidationSpec
 from tests.components import model_fixtures as mf
@@ -25,7 +26,7 @@ def test_blesses_a_good_model(tmp_path_factory, tmp_path):
     examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
     out = run_validator(tmp_path, model, examples, request_spec=RequestSpec(num_examples=4, split_name="eval"),
                         validation_spec=ValidationSpec(max_loading_time_seconds=120, num_tries=2))
-    assert os.path.exists(os.path.join(out.uri, "INFRA_BLESSED")), out.custom_properties
+    assert os.path.exists(out.marker(True)), out.custom_properties
     assert out.custom_properties["blessed"] == 1
     assert out.custom_properties["num_requests"] == 4
     assert 0 < out.custom_properties["load_seconds"] < 120
@@ -33,13 +34,14 @@ def test_blesses_a_good_model(tmp_path_factory, tmp_path):
 
 def test_does_not_bless_a_directory_that_is_not_a_model(tmp_path_factory, tmp_path):
     examples = mf.shared(tmp_path_factory, "examples")
-    broken = tmp_path / "broken" / "Format-Serving"
-    os.makedirs(broken)
-    (broken / "saved_model.pb").write_bytes(b"not a saved model")
-    out = run_validator(tmp_path, Model(str(tmp_path / "broken")), examples,
+    broken = Model(str(tmp_path / "broken"))
+    os.makedirs(broken.serving_dir())
+    with open(layout.join(broken.serving_dir(), layout.SAVED_MODEL_FILE), "wb") as f:
+        f.write(b"not a saved model")
+    out = run_validator(tmp_path, broken, examples,
                         validation_spec=ValidationSpec(max_loading_time_seconds=60, num_tries=3))
-    assert os.path.exists(os.path.join(out.uri, "INFRA_NOT_BLESSED"))
-    assert not os.path.exists(os.path.join(out.uri, "INFRA_BLESSED"))
+    assert os.path.exists(out.marker(False))
+    assert not os.path.exists(out.marker(True))
     assert out.custom_properties["blessed"] == 0
     assert "did not load" in out.custom_properties["message"]
     assert out.custom_properties["num_tries"] == 1  # a model that cannot load is not retried

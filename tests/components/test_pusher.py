@@ -1,6 +1,7 @@
 """Pusher: blessed models land in <base>/<version>/ and answer raw examples; others never do."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
@@ -9,6 +10,7 @@ import pytest
 from beampipe.components.base import Channel, ExecContext
 from beampipe.components.pusher import Pusher
 from beampipe.metadata.artifacts import InfraBlessing, Model, PushedModel
+from beampipe.metadata import layout
 from beampipe.proto.serving import PushDestination
 from tests.components import model_fixtures as mf
 
@@ -33,16 +35,38 @@ def test_pushes_blessed_model_that_answers_raw_examples(tmp_path_factory, tmp_pa
     dest = tmp_path / "serving"
     first = run_pusher(tmp_path / "a", model, dest, mf.blessing(str(tmp_path / "b1"), True))
     second = run_pusher(tmp_path / "b", model, dest, mf.blessing(str(tmp_path / "b2"), True))
-    assert first.custom_properties["pushed"] == 1 and second.custom_properties["pushed"] == 1
-    v1, v2 = int(first.custom_properties["pushed_version"]), int(second.custom_properties["pushed_version"])
+    assert first.custom_properties[PushedModel.PUSHED_KEY] == second.custom_properties[PushedModel.PUSHED_KEY] == 1
+    v1, v2 = (int(p.custom_properties[PushedModel.VERSION_KEY]) for p in (first, second))
     assert v2 > v1
     assert sorted(os.listdir(dest)) == sorted([str(v1), str(v2)])
-    target = first.custom_properties["pushed_destination"]
-    assert target == os.path.join(str(dest), str(v1))
+    target = first.custom_properties[PushedModel.DESTINATION_KEY]
+    assert target == PushedModel.version_dir(str(dest), v1) == os.path.join(str(dest), str(v1))
     served = tf.saved_model.load(target).signatures["serving_default"]
     records = mf.read_examples(examples.uri, "eval")[:5]
     probs = served(examples=tf.constant(records))["outputs"].numpy()
     assert probs.shape == (5, 3)
+
+
+def tree(root: str) -> dict[str, str]:
+    """sha256 of every file under root, by relative path."""
+    found = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as f:
+                found[os.path.relpath(os.path.join(folder, name), root)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def test_pushed_model_holds_a_copy_of_what_was_pushed(tmp_path_factory, tmp_path):
+    """As TFX archives it: the PushedModel's directory is the pushed SavedModel itself,
+    byte for byte what the serving directory got."""
+    model = mf.shared(tmp_path_factory, "model")
+    out = run_pusher(tmp_path, model, tmp_path / "serving", mf.blessing(str(tmp_path / "bl"), True))
+    pushed = tree(out.model_dir())
+    assert layout.SAVED_MODEL_FILE in pushed
+    assert pushed == tree(model.serving_dir()) == tree(out.custom_properties[PushedModel.DESTINATION_KEY])
+    assert out.custom_properties[PushedModel.VERSION_KEY] == \
+        os.path.basename(out.custom_properties[PushedModel.DESTINATION_KEY])
 
 
 @pytest.mark.parametrize("blessed,infra", [(False, None), (True, False)])
@@ -51,13 +75,14 @@ def test_refuses_unblessed(tmp_path_factory, tmp_path, blessed, infra):
     dest = tmp_path / "serving"
     infra_art = None
     if infra is not None:
-        os.makedirs(tmp_path / "infra")
-        open(tmp_path / "infra" / "INFRA_NOT_BLESSED", "w").close()
         infra_art = InfraBlessing(str(tmp_path / "infra"))
+        os.makedirs(infra_art.uri)
+        open(infra_art.marker(blessed=False), "w").close()
     out = run_pusher(tmp_path, model, dest, mf.blessing(str(tmp_path / "bl"), blessed), infra_art)
-    assert out.custom_properties["pushed"] == 0
-    assert "pushed_destination" not in out.custom_properties
+    assert out.custom_properties[PushedModel.PUSHED_KEY] == 0
+    assert PushedModel.DESTINATION_KEY not in out.custom_properties
     assert not dest.exists() or os.listdir(dest) == []
+    assert os.listdir(out.model_dir()) == []  # nothing pushed, nothing kept
 
 
 def test_not_blessed_reason_names_metric_value_and_threshold(tmp_path_factory, tmp_path):
@@ -67,7 +92,7 @@ def test_not_blessed_reason_names_metric_value_and_threshold(tmp_path_factory, t
     _, blessing = run_evaluator(tmp_path / "eval", examples, model, mf.eval_config_json(1.01))
     out = run_pusher(tmp_path, model, tmp_path / "serving", blessing)
     reason = out.custom_properties["pushed_reason"]
-    assert out.custom_properties["pushed"] == 0
+    assert out.custom_properties[PushedModel.PUSHED_KEY] == 0
     assert re.match(r"model is NOT BLESSED by the Evaluator: sparse_categorical_accuracy is (1|0\.\d+) on Overall "
                     r"\(threshold >= 1\.01\)", reason), reason
     assert blessing.uri in reason
@@ -97,7 +122,7 @@ def PenguinData(examples: OutputArtifact[Examples]) -> None:
 def CopyModel(examples: InputArtifact[Examples], model: OutputArtifact[Model], source: Parameter[str]) -> None:
     """Stands in for Trainer: the model it 'trains' is a prebuilt one."""
     import shutil
-    shutil.copytree(os.path.join(source, "Format-Serving"), os.path.join(model.uri, "Format-Serving"))
+    shutil.copytree(Model(source).serving_dir(), model.serving_dir())
 
 
 def _pipeline(root, model_dir: str, serving: str):
@@ -130,6 +155,13 @@ def test_pipeline_pushes_only_when_blessed(tmp_path_factory, tmp_path):
     assert first.status == "COMPLETE", [(r.node_id, r.error) for r in first.failed]
     assert first.nodes["Pusher"].status == "COMPLETE"
     assert len(os.listdir(serving)) == 1
+    from beampipe.metadata.store import MetadataStore
+    store = MetadataStore(os.path.join(str(tmp_path / "root"), "metadata.sqlite"))
+    [pushed] = store.artifacts_of(first.nodes["Pusher"].execution_id)["pushed_model"]
+    store.close()
+    # LIVE, in the pipeline root, and the very SavedModel that went to the serving directory
+    assert pushed.state == "LIVE" and pushed.uri.startswith(str(tmp_path / "root"))
+    assert tree(pushed.uri) == tree(pushed.custom_properties[PushedModel.DESTINATION_KEY])
 
     # A worse model: the resolver hands the blessed one to the Evaluator as baseline,
     # the change threshold fails, the condition is false and Pusher is skipped.

@@ -22,7 +22,7 @@ def test_schema_gen_infers_penguin_features(penguin_examples, tmp_path):  # noqa
     stats = run_statistics_gen(penguin_examples, tmp_path / "stats")
     schema_art = run_component(SchemaGen, SchemaGen(statistics=None), {"statistics": [stats]},  # type: ignore
                                tmp_path / "schema")
-    schema = load_schema(schema_art.uri)
+    schema = load_schema(schema_art)
     types = {f.name: f.type for f in schema.feature}
     from tensorflow_metadata.proto.v0 import schema_pb2
     assert types["species"] == schema_pb2.BYTES and types["year"] == schema_pb2.INT
@@ -33,10 +33,10 @@ def test_schema_gen_infers_penguin_features(penguin_examples, tmp_path):  # noqa
 
 
 def test_import_schema_gen(tmp_path):
-    good = tmp_path / "schema.pbtxt"
+    good = tmp_path / "curated.pbtxt"  # a user's file: any name
     good.write_text('feature { name: "x" type: INT }\n')
     art = run_component(ImportSchemaGen, ImportSchemaGen(schema_file=str(good)), {}, tmp_path / "out")
-    assert 'name: "x"' in (tmp_path / "out" / "schema.pbtxt").read_text()
+    assert 'name: "x"' in open(art.schema_file()).read()
     assert art.uri == str(tmp_path / "out")
     with pytest.raises(ValueError, match="schema file .*missing.pbtxt does not exist"):
         run_component(ImportSchemaGen, ImportSchemaGen(schema_file=str(tmp_path / "missing.pbtxt")), {},

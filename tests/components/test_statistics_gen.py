@@ -35,13 +35,12 @@ def test_statistics_per_split(penguin_examples, tmp_path):
     assert stats.splits == ["train", "eval"]
     counts = {}
     for split in stats.splits:
-        folder = tmp_path / "stats" / f"Split-{split}"
-        loaded = tfdv.load_stats_binary(str(folder / "FeatureStats.pb"))
+        loaded = tfdv.load_stats_binary(stats.stats_file(split))
         dataset = loaded.datasets[0]
         counts[split] = dataset.num_examples
         names = {f.path.step[0] for f in dataset.features}
         assert {"species", "island", "bill_length_mm", "body_mass_g", "sex", "year"} <= names
-        report = (folder / "report.html").read_text()
+        report = open(stats.report_file(split)).read()
         assert report.startswith("<!DOCTYPE html>") and "body_mass_g" in report and "facets" in report
     assert counts["train"] + counts["eval"] == 344
     assert stats.get_int_custom_property("num_examples_train") == counts["train"]
@@ -50,7 +49,7 @@ def test_statistics_per_split(penguin_examples, tmp_path):
 def test_exclude_splits(penguin_examples, tmp_path):
     stats = run_statistics_gen(penguin_examples, tmp_path / "stats", exclude_splits=["eval"])
     assert stats.splits == ["train"]
-    assert not (tmp_path / "stats" / "Split-eval").exists()
+    assert not os.path.exists(stats.split_uri("eval"))
     with pytest.raises(ValueError, match="exclude_splits names \\['nope'\\]"):
         run_statistics_gen(penguin_examples, tmp_path / "stats2", exclude_splits=["nope"])
 
@@ -60,20 +59,20 @@ def test_in_memory_statistics_equal_beam_statistics(penguin_examples, tmp_path):
     import tensorflow_data_validation as tfdv
 
     from beampipe.transforms import tfdv_io
-    assert tfdv_io.fits_in_memory([os.path.join(penguin_examples.uri, "Split-train")], [], None)
-    run_statistics_gen(penguin_examples, tmp_path / "mem")
+    assert tfdv_io.fits_in_memory([penguin_examples.split_uri("train")], [], None)
+    mem_stats = run_statistics_gen(penguin_examples, tmp_path / "mem")
     component = StatisticsGen(examples=None)  # type: ignore[arg-type]
     ctx = ExecContext(node_id="StatisticsGen", run_id="r1", pipeline_name="t", pipeline_root=str(tmp_path),
                       inputs={"examples": [penguin_examples]},
                       outputs={"statistics": [ExampleStatistics(uri=str(tmp_path / "beam"))]},
                       exec_properties=component.exec_properties, temp_dir=str(tmp_path / "tmp"),
                       beam_pipeline_args=["--runner=DirectRunner"])
-    assert not tfdv_io.fits_in_memory([os.path.join(penguin_examples.uri, "Split-train")],
+    assert not tfdv_io.fits_in_memory([penguin_examples.split_uri("train")],
                                       ctx.beam_pipeline_args, None)
     StatisticsGen.execute(ctx)
     for split in ("train", "eval"):
-        mem = tfdv.load_stats_binary(str(tmp_path / "mem" / f"Split-{split}" / "FeatureStats.pb"))
-        beam = tfdv.load_stats_binary(str(tmp_path / "beam" / f"Split-{split}" / "FeatureStats.pb"))
+        mem = tfdv.load_stats_binary(mem_stats.stats_file(split))
+        beam = tfdv.load_stats_binary(ctx.output("statistics").stats_file(split))
         assert mem == beam, split
 
 
@@ -84,16 +83,16 @@ def test_empty_split_gives_empty_statistics_on_both_paths(tmp_path):
     import tensorflow_data_validation as tfdv
 
     from beampipe.transforms import tfdv_io
-    split = tmp_path / "examples" / "Split-train"
-    split.mkdir(parents=True)
-    with gzip.open(split / "data_tfrecord-00000-of-00001.gz", "wb"):
-        pass
     examples = Examples(uri=str(tmp_path / "examples"))
     examples.splits = ["train"]
-    run_statistics_gen(examples, tmp_path / "mem")
-    mem = tfdv.load_stats_binary(str(tmp_path / "mem" / "Split-train" / tfdv_io.STATS_FILE))
+    os.makedirs(examples.split_uri("train"))
+    with gzip.open(examples.shard_uri("train"), "wb"):
+        pass
+    mem = tfdv.load_stats_binary(run_statistics_gen(examples, tmp_path / "mem").stats_file("train"))
     import apache_beam as beam
+    beam_stats = ExampleStatistics(str(tmp_path / "beam"))
     with beam.Pipeline(argv=["--runner=DirectRunner"]) as p:
-        tfdv_io.generate_statistics(p, "train", str(split), str(tmp_path / "beam"), tfdv.StatsOptions())
-    assert mem == tfdv.load_stats_binary(str(tmp_path / "beam" / tfdv_io.STATS_FILE))
+        tfdv_io.generate_statistics(p, "train", examples.split_uri("train"), beam_stats.stats_file("train"),
+                                    tfdv.StatsOptions())
+    assert mem == tfdv.load_stats_binary(beam_stats.stats_file("train"))
     assert not mem.datasets[0].features

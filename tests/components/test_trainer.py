@@ -10,6 +10,8 @@ from tests.components.testdata.penguin_inputs import own_tmp_path  # noqa: F401 
 
 from beampipe.components.base import ExecContext
 from beampipe.components.trainer import Trainer
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import Model, TransformGraph
 from tests.components.testdata.penguin_inputs import (PENGUIN_MODULE, make_outputs, penguin_rows,
                                                       to_example, transformed_penguin)
 
@@ -30,14 +32,14 @@ def serving_metrics(model_uri: str, graph_uri: str) -> tuple[float, float]:
     without the label: serving applies the transform graph itself."""
     import tensorflow as tf
 
-    model = tf.saved_model.load(os.path.join(model_uri, "Format-Serving"))
+    model = tf.saved_model.load(Model(model_uri).serving_dir())
     serve = model.signatures["serving_default"]
     rows = [r for i, r in enumerate(penguin_rows()) if i % 3 == 0]
     serialized = tf.constant([to_example(r, drop=("species",)).SerializeToString() for r in rows])
     import numpy as np
 
     probabilities = serve(examples=serialized)["probabilities"].numpy()
-    vocab = open(os.path.join(graph_uri, "transform_fn", "assets", "species")).read().split()
+    vocab = open(layout.join(TransformGraph(graph_uri).transform_fn_dir(), "assets", "species")).read().split()
     truth = np.array([vocab.index(r["species"]) for r in rows])
     accuracy = float((probabilities.argmax(axis=1) == truth).mean())
     log_loss = float(-np.log(probabilities[np.arange(len(rows)), truth] + 1e-7).mean())
@@ -59,7 +61,7 @@ def test_penguin_trains_to_high_accuracy_and_serves_raw_examples(tmp_path) -> No
           f"eval accuracy {good:.3f}, log loss {good_loss:.3f}")
     assert good >= 0.9
     assert os.listdir(ctx.output("model_run").uri)  # TensorBoard logs
-    sig = tf.saved_model.load(os.path.join(ctx.output("model").uri, "Format-Serving")) \
+    sig = tf.saved_model.load(ctx.output("model").serving_dir()) \
         .signatures["serving_default"]
     assert list(sig.structured_input_signature[1]) == ["examples"]
 
@@ -99,12 +101,13 @@ def test_run_fn_by_import_path_gets_tfx_fn_args(tmp_path) -> None:
     ctx = train(str(tmp_path), {"run_fn": "tests.components.testdata.fake_run_fn.run_fn",
                                 "train_args": {"num_steps": 7}, "eval_args": {"num_steps": 3},
                                 "custom_config": {"k": 1}})
-    seen = json.load(open(os.path.join(ctx.output("model").uri, "Format-Serving", "fn_args.json")))
+    seen = json.load(open(layout.join(ctx.output("model").serving_dir(), "fn_args.json")))
     assert seen["train_steps"] == 7 and seen["eval_steps"] == 3
     assert seen["transform_output"] == seen["transform_graph_path"] == t["transform_graph"].uri
-    assert seen["train_files"] == [os.path.join(t["transformed_examples"].uri, "Split-train", "*")]
-    assert seen["eval_files"] == [os.path.join(t["transformed_examples"].uri, "Split-eval", "*")]
-    assert seen["serving_model_dir"] == os.path.join(ctx.output("model").uri, "Format-Serving")
+    assert seen["train_files"] == [t["transformed_examples"].split_files("train")]
+    assert seen["eval_files"] == [t["transformed_examples"].split_files("eval")]
+    assert seen["serving_model_dir"] == ctx.output("model").serving_dir()
+    assert seen["eval_model_dir"] == ctx.output("model").eval_dir()
     assert seen["model_run_dir"] == ctx.output("model_run").uri
     assert seen["custom_config"] == {"k": 1} and seen["hyperparameters"] is None
 
@@ -167,13 +170,11 @@ def test_penguin_pipeline_end_to_end_then_fully_cached(tmp_path) -> None:
     first = LocalDagRunner().run(pipeline)
     assert first.status == "COMPLETE", [(r.node_id, r.error) for r in first.failed]
     from beampipe.metadata.store import MetadataStore
-
-    store = MetadataStore(str(tmp_path / "mlmd.sqlite"))
+    store = MetadataStore(str(tmp_path / "mlmd.sqlite"))  # the recorded URIs (<execution>-<attempt>)
     [model] = store.artifacts_of(first.nodes["Trainer"].execution_id)["model"]
     [graph] = store.artifacts_of(first.nodes["Transform"].execution_id)["transform_graph"]
     store.close()
-    model_uri, graph_uri = model.uri, graph.uri
-    accuracy, _ = serving_metrics(model_uri, graph_uri)
+    accuracy, _ = serving_metrics(model.uri, graph.uri)
     print(f"\npipeline: {first.seconds:.1f}s, accuracy {accuracy:.3f}")
     assert accuracy >= 0.9
     second = LocalDagRunner().run(pipeline)

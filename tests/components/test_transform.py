@@ -9,6 +9,8 @@ from tests.components.testdata.penguin_inputs import own_tmp_path  # noqa: F401 
 
 from beampipe.components.base import ExecContext
 from beampipe.components.transform import Transform
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import Schema, TransformGraph
 from tests.components.testdata.penguin_inputs import (PENGUIN_MODULE, make_outputs, penguin_rows,
                                                       read_examples, to_example, transformed_penguin,
                                                       write_examples, write_schema)
@@ -28,17 +30,19 @@ def _ctx(root: str, examples: list, schema, props: dict, cache=None) -> ExecCont
 def test_outputs_in_tfx_layout() -> None:
     t = transformed_penguin()
     graph = t["transform_graph"].uri
-    for sub in ("transform_fn/saved_model.pb", "transformed_metadata/schema.pbtxt",
-                "metadata/schema.pbtxt", "transform_fn/assets/species"):
-        assert os.path.exists(os.path.join(graph, sub)), sub
+    fn_dir = t["transform_graph"].transform_fn_dir()
+    for path in (layout.join(fn_dir, layout.SAVED_MODEL_FILE), t["transform_graph"].raw_schema_file(),
+                 Schema(layout.join(graph, TransformGraph.TRANSFORMED_METADATA_DIR)).schema_file(),
+                 layout.join(fn_dir, "assets", "species")):
+        assert os.path.exists(path), path
     assert t["transformed_examples"].splits == ["train", "eval"]
-    assert os.path.exists(os.path.join(t["pre_transform_stats"].uri, "Split-train", "FeatureStats.pb"))
-    assert os.path.exists(os.path.join(t["post_transform_stats"].uri, "Split-train", "FeatureStats.pb"))
-    assert os.path.exists(os.path.join(t["post_transform_anomalies"].uri, "Split-train", "SchemaDiff.pb"))
-    assert os.path.exists(os.path.join(t["post_transform_schema"].uri, "schema.pbtxt"))
+    assert os.path.exists(t["pre_transform_stats"].stats_file("train"))
+    assert os.path.exists(t["post_transform_stats"].stats_file("train"))
+    assert os.path.exists(t["post_transform_anomalies"].anomalies_file("train"))
+    assert os.path.exists(t["post_transform_schema"].schema_file())
     assert os.listdir(t["updated_analyzer_cache"].uri)
-    train = read_examples(os.path.join(t["transformed_examples"].uri, "Split-train", "*.gz"))
-    evaluation = read_examples(os.path.join(t["transformed_examples"].uri, "Split-eval", "*.gz"))
+    train = read_examples(t["transformed_examples"].split_files("train"))
+    evaluation = read_examples(t["transformed_examples"].split_files("eval"))
     rows = penguin_rows()
     assert len(train) + len(evaluation) == len(rows)
     # z-scored on the train split: mean ~0, std ~1; missing values filled; labels are indices
@@ -47,7 +51,7 @@ def test_outputs_in_tfx_layout() -> None:
     assert abs(values.mean()) < 0.05 and abs(values.std() - 1) < 0.05
     labels = {e.features.feature["species"].int64_list.value[0] for e in train}
     assert labels == {0, 1, 2}
-    vocab = open(os.path.join(graph, "transform_fn", "assets", "species")).read().split()
+    vocab = open(layout.join(fn_dir, "assets", "species")).read().split()
     assert sorted(vocab) == ["Adelie", "Chinstrap", "Gentoo"]
 
 
@@ -64,7 +68,7 @@ def test_train_serve_consistency() -> None:
     serialized = tf.constant([to_example(r).SerializeToString() for r in rows])
     served = layer(tf.io.parse_example(serialized, output.raw_feature_spec()))
     served_rows = sorted(zip(*(served[k].numpy().tolist() for k in FEATURES + ["species"])))
-    materialized = read_examples(os.path.join(t["transformed_examples"].uri, "Split-eval", "*.gz"))
+    materialized = read_examples(t["transformed_examples"].split_files("eval"))
     mat_rows = sorted(tuple(e.features.feature[k].float_list.value[0] for k in FEATURES)
                       + (e.features.feature["species"].int64_list.value[0],) for e in materialized)
     assert len(served_rows) == len(mat_rows) == len(rows)
@@ -121,15 +125,15 @@ def test_splits_config_no_materialize_and_analyzer_cache(tmp_path) -> None:
     assert old_keys < set(os.listdir(cache_dir))  # old span kept, new span added
     out = ctx.output("transformed_examples")
     assert out.splits == ["eval"] and out.span == 1
-    assert not os.path.exists(os.path.join(out.uri, "Split-train"))
-    assert len(read_examples(os.path.join(out.uri, "Split-eval", "*.gz"))) == 50
+    assert not os.path.exists(out.split_uri("train"))
+    assert len(read_examples(out.split_files("eval"))) == 50
     assert not os.listdir(ctx.output("pre_transform_stats").uri)
 
     ctx2 = _ctx(str(tmp_path / "run2"), [t["examples"]], t["schema"],
                 {"module_file": PENGUIN_MODULE, "materialize": False})
     Transform.execute(ctx2)
     assert not os.listdir(ctx2.output("transformed_examples").uri)
-    assert os.path.exists(os.path.join(ctx2.output("transform_graph").uri, "transform_fn"))
+    assert os.path.exists(ctx2.output("transform_graph").transform_fn_dir())
 
 
 def test_constructor_needs_one_source() -> None:
@@ -154,6 +158,6 @@ def test_statistics_without_beam_equal_beam_statistics(tmp_path) -> None:
     ctx.beam_pipeline_args = ["--runner=DirectRunner"]  # any Beam arg: statistics on Beam
     Transform.execute(ctx)
     for key in ("pre_transform_stats", "post_transform_stats"):
-        mem = tfdv.load_stats_binary(os.path.join(t[key].uri, "Split-train", "FeatureStats.pb"))
-        beam = tfdv.load_stats_binary(os.path.join(ctx.output(key).uri, "Split-train", "FeatureStats.pb"))
+        mem = tfdv.load_stats_binary(t[key].stats_file("train"))
+        beam = tfdv.load_stats_binary(ctx.output(key).stats_file("train"))
         assert mem == beam, key

@@ -42,7 +42,7 @@ def test_best_hyperparameters_reach_trainer(tmp_path) -> None:
     tctx = train(str(tmp_path / "train"), {"module_file": PENGUIN_MODULE, "train_args": {"num_steps": 100},
                                            "eval_args": {"num_steps": 5}},
                  {"hyperparameters": [HyperParameters(best.uri)]})
-    model = tf.saved_model.load(os.path.join(tctx.output("model").uri, "Format-Serving"))
+    model = tf.saved_model.load(tctx.output("model").serving_dir())
     kernels = sorted(tuple(v.shape) for v in model.trainable_variables if len(v.shape) == 2)
     assert kernels == sorted([(4, units), (units, 3)])  # the model was built with the tuned size
     accuracy, _ = serving_metrics(tctx.output("model").uri, transformed_penguin()["transform_graph"].uri)

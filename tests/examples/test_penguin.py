@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 
 import pytest
 
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import PushedModel, TransformGraph
 from beampipe.metadata.store import MetadataStore
 from beampipe.orchestration.local_runner import LocalDagRunner
 
@@ -66,12 +69,14 @@ def test_penguin_pipeline_trains_blesses_pushes_and_caches(tmp_path):
 
     [blessing] = _outputs(root, first, "Evaluator")["blessing"]
     assert blessing.custom_properties["blessed"] == 1
-    accuracy = float(blessing.custom_properties["message"].split("sparse_categorical_accuracy=")[1][:6])
+    # "...(sparse_categorical_accuracy=0.975)": %.4g, so the number may be shorter than 6 characters
+    accuracy = float(re.search(r"sparse_categorical_accuracy=([\d.]+)", blessing.custom_properties["message"])[1])
     assert accuracy >= 0.9
     [pushed] = _outputs(root, first, "Pusher")["pushed_model"]
-    assert pushed.custom_properties["pushed"] == 1
-    destination = pushed.custom_properties["pushed_destination"]
+    assert pushed.custom_properties[PushedModel.PUSHED_KEY] == 1
+    destination = pushed.custom_properties[PushedModel.DESTINATION_KEY]
     assert destination.startswith(os.path.join(root, "serving"))
+    assert os.path.isfile(layout.join(pushed.model_dir(), layout.SAVED_MODEL_FILE))  # the archived copy
 
     # The pushed model answers raw examples, with no hand-written preprocessing.
     records, labels = _raw_examples()
@@ -81,7 +86,7 @@ def test_penguin_pipeline_trains_blesses_pushes_and_caches(tmp_path):
     predicted = probabilities.argmax(axis=1)
     # the transform graph's vocabulary orders species by frequency: map through it
     tft_vocab_file = [os.path.join(dp, f) for dp, _, fs in os.walk(root)
-                      for f in fs if f == "species" and "transform_fn" in dp][0]
+                      for f in fs if f == "species" and TransformGraph.TRANSFORM_FN_DIR in dp][0]
     order = [line.strip() for line in open(tft_vocab_file)]
     assert set(order) == set(vocab)
     served_accuracy = float(np.mean([order[p] == y for p, y in zip(predicted, labels)]))

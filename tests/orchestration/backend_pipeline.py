@@ -36,8 +36,8 @@ def CountRows(examples: InputArtifact[Examples], model: OutputArtifact[Model]) -
 def Judge(model: InputArtifact[Model], blessing: OutputArtifact[ModelBlessing],
           threshold: Parameter[int] = 10) -> None:
     blessed = int(model.custom_properties["rows"] >= threshold)
-    open(os.path.join(blessing.uri, "BLESSED" if blessed else "NOT_BLESSED"), "w").close()
-    blessing.custom_properties["blessed"] = blessed
+    open(blessing.marker(bool(blessed)), "w").close()
+    blessing.custom_properties[blessing.BLESSED_KEY] = blessed
 
 
 @component

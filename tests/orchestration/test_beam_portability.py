@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import Examples
 from beampipe.metadata.store import MetadataStore
 from beampipe.orchestration import ir as ir_mod
 from beampipe.orchestration.launcher import open_store, run_node
@@ -32,16 +34,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def _records(examples_uri: str) -> dict[str, list[bytes]]:
     """Split -> sorted serialized records, read from gzip TFRecord framing (no TF needed)."""
     out = {}
-    for split_dir in sorted(glob.glob(os.path.join(examples_uri, "Split-*"))):
+    examples = Examples(examples_uri)
+    for split in layout.splits_in(os.listdir(examples_uri)):
         records = []
-        for path in glob.glob(os.path.join(split_dir, "*.gz")):
+        for path in glob.glob(layout.join(examples.split_uri(split), Examples.SHARD_PATTERN)):
             data = gzip.open(path).read()
             pos = 0
             while pos < len(data):
                 (length,) = struct.unpack("<Q", data[pos:pos + 8])
                 records.append(data[pos + 12:pos + 12 + length])
                 pos += 12 + length + 4
-        out[os.path.basename(split_dir)] = sorted(records)
+        out[split] = sorted(records)
     return out
 
 
@@ -131,7 +134,7 @@ def test_same_examples_on_direct_multiprocess_and_portable_runners(tmp_path, pen
         assert result.status == "COMPLETE", (name, result.error)
         [examples] = outputs["examples"]
         seen[name] = _records(examples.uri)
-        assert sorted(seen[name]) == ["Split-eval", "Split-train"], name
+        assert sorted(seen[name]) == ["eval", "train"], name
         assert sum(len(r) for r in seen[name].values()) == 344, name
     assert seen["direct"] == seen["multiprocess"] == seen["portable"]
 

@@ -6,6 +6,7 @@ import shutil
 
 import beampipe
 from beampipe.components.pusher import Pusher
+from beampipe.metadata import layout
 from beampipe.orchestration import cache
 from tests.support.toy import Produce
 
@@ -34,9 +35,10 @@ def test_user_components_also_hash_their_own_file():
 
 def test_fingerprint_is_content_and_relative_paths(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
+    split = layout.split_dir_name("train")
     for folder in (a, b):
-        (folder / "Split-train").mkdir(parents=True)
-        (folder / "Split-train" / "data.gz").write_bytes(b"\x1f\x8b same bytes")
+        (folder / split).mkdir(parents=True)
+        (folder / split / "data.gz").write_bytes(b"\x1f\x8b same bytes")
     assert cache.fingerprint_dir(str(a)) == cache.fingerprint_dir(str(b))
-    (b / "Split-train" / "data.gz").write_bytes(b"\x1f\x8b other bytes")
+    (b / split / "data.gz").write_bytes(b"\x1f\x8b other bytes")
     assert cache.fingerprint_dir(str(a)) != cache.fingerprint_dir(str(b))

@@ -7,7 +7,7 @@ from beampipe.metadata import lineage
 from beampipe.metadata.store import RUN_CONTEXT, MetadataStore
 from beampipe.orchestration.local_runner import LocalDagRunner
 from beampipe.orchestration.pipeline import Pipeline
-from tests.support.toy import CRASH_FLAG, Consume, Produce
+from tests.support.toy import CRASH_FLAG, Consume, MaybeExtra, Produce
 
 
 def _pipeline(root: str, text: str = "hello", source: str = "") -> Pipeline:
@@ -129,3 +129,36 @@ def test_independent_nodes_run_at_the_same_time(tmp_path):
     ea, eb = (store.execution(result.nodes[n].execution_id) for n in ("A", "B"))
     # The two sleeping nodes overlap in time.
     assert ea["started_at"] < eb["finished_at"] and eb["started_at"] < ea["finished_at"]
+
+
+def test_dropped_output_is_not_recorded(tmp_path):
+    """An output the executor drops (ctx.drop_output) is not recorded, not moved into place,
+    and its staging directory goes; a re-run is a cache hit on what was recorded."""
+    root = str(tmp_path)
+    first = LocalDagRunner().run(Pipeline("drop", root, [MaybeExtra()]))
+    assert first.status == "COMPLETE", first.nodes["MaybeExtra"].error
+    store = MetadataStore(os.path.join(root, "metadata.sqlite"))
+    outputs = store.artifacts_of(first.nodes["MaybeExtra"].execution_id)
+    assert sorted(outputs) == ["model"] and outputs["model"][0].state == "LIVE"
+    assert store.call("get_artifacts_by_type", "Examples") == []
+    assert not os.path.exists(os.path.join(root, "MaybeExtra", "extra"))
+    staging = os.path.join(root, ".beampipe", "staging")
+    assert not os.path.isdir(staging) or os.listdir(staging) == []
+    again = LocalDagRunner().run(Pipeline("drop", root, [MaybeExtra()]))
+    assert again.nodes["MaybeExtra"].status == "CACHED"
+
+    both = LocalDagRunner().run(Pipeline("drop", root, [MaybeExtra(with_extra=True)]))
+    assert both.nodes["MaybeExtra"].status == "COMPLETE"
+    assert sorted(store.artifacts_of(both.nodes["MaybeExtra"].execution_id)) == ["extra", "model"]
+
+
+def test_drop_output_names_only_declared_outputs():
+    import pytest
+
+    from beampipe.components.base import ExecContext
+    ctx = ExecContext(node_id="n", run_id="r", pipeline_name="p", pipeline_root="/tmp", inputs={},
+                      outputs={"a": []}, exec_properties={})
+    with pytest.raises(KeyError, match="no output 'b'"):
+        ctx.drop_output("b")
+    ctx.drop_output("a")
+    assert ctx.outputs == {}

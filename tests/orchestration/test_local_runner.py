@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from beampipe.components import InputArtifact, OutputArtifact, component
-from beampipe.metadata.artifacts import Model
+from beampipe.metadata.artifacts import Model, PushedModel
 from beampipe.metadata.store import RUN_CONTEXT, MetadataStore
 from beampipe.orchestration import ir as ir_mod, local_runner
 from beampipe.orchestration.launcher import NodeError
@@ -248,5 +248,5 @@ def test_penguin_on_the_beam_orchestrator(tmp_path):
     result = LocalDagRunner(orchestrator="beam").run(_build(root))
     assert result.status == "COMPLETE", {n: (r.status, r.error) for n, r in result.nodes.items()}
     [pushed] = _read_store(root, lambda s: s.artifacts_of(result.nodes["Pusher"].execution_id))["pushed_model"]
-    assert pushed.custom_properties["pushed"] == 1
-    assert os.path.isdir(pushed.custom_properties["pushed_destination"])
+    assert pushed.custom_properties[PushedModel.PUSHED_KEY] == 1
+    assert os.path.isdir(pushed.custom_properties[PushedModel.DESTINATION_KEY])

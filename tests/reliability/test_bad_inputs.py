@@ -47,9 +47,8 @@ def csv_pipe(extra: str = "") -> str:
 ROWS = HEAD + ('import gzip\nimport os\nfrom beampipe.components import OutputArtifact, component\n'
                'from beampipe.metadata.artifacts import Examples\n\n\n'
                '@component\ndef Rows(examples: OutputArtifact[Examples]) -> None:\n'
-               '    os.makedirs(os.path.join(examples.uri, "Split-train"))\n'
-               '    gzip.open(os.path.join(examples.uri, "Split-train", "data_tfrecord-00000-of-00001.gz"), '
-               '"wb").close()\n'
+               '    os.makedirs(examples.split_uri("train"))\n'
+               '    gzip.open(examples.shard_uri("train"), "wb").close()\n'
                '    examples.splits = ["train"]\n\n\nrows = Rows()\n')
 
 

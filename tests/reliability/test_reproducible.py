@@ -24,7 +24,9 @@ from beampipe.components.base import ExecContext
 from beampipe.components.example_gen import CsvExampleGen, ImportExampleGen
 from beampipe.components.example_validator import ExampleValidator
 from beampipe.components.schema_gen import SchemaGen
-from beampipe.metadata.artifacts import ExampleAnomalies, Examples, Schema
+from beampipe.metadata import layout
+from beampipe.metadata.artifacts import (ExampleAnomalies, Examples, ExampleStatistics, InferenceResult,
+                                         ModelBlessing, ModelEvaluation, Schema, TransformGraph)
 from beampipe.proto.serving import DataSpec, OutputExampleSpec
 from tests.components import model_fixtures as mf
 from tests.components.test_bulk_inferrer import run_inferrer
@@ -61,6 +63,11 @@ def assert_identical(first: str, second: str, skip: tuple[str, ...] = ()) -> dic
     return a
 
 
+def rel(path: str, base) -> str:
+    """A path built by the layout API, relative to a run's directory (tree_digest's keys)."""
+    return os.path.relpath(path, str(base))
+
+
 def assert_gzip_headers_carry_no_time(root: str) -> None:
     """Bytes 4..8 of a gzip file are its mtime; flag 0x08 means a file name follows."""
     shards = [os.path.join(d, f) for d, _, files in os.walk(root) for f in files if f.endswith(".gz")]
@@ -79,7 +86,7 @@ def test_csv_example_gen_twice_same_bytes(tmp_path):
     time.sleep(1.2)  # a write time in a gzip header would now differ
     second = run_example_gen(CsvExampleGen(input_base=PENGUIN_DIR), tmp_path, "two")
     files = assert_identical(first.uri, second.uri)
-    assert {f"Split-{s}/data_tfrecord-00000-of-00001.gz" for s in ("train", "eval")} <= set(files)
+    assert {rel(first.shard_uri(s), first.uri) for s in ("train", "eval")} <= set(files)
     assert_gzip_headers_carry_no_time(first.uri)
     assert first.custom_properties == second.custom_properties
 
@@ -154,7 +161,8 @@ def test_statistics_gen_twice_same_bytes(penguin_examples, tmp_path, beam_args):
                           exec_properties={}, beam_pipeline_args=beam_args, temp_dir=str(tmp_path / "tmp"))
         StatisticsGen.execute(ctx)
     files = assert_identical(str(tmp_path / "one"), str(tmp_path / "two"))
-    assert "Split-train/report.html" in files and "Split-eval/FeatureStats.pb" in files
+    one = ExampleStatistics(str(tmp_path / "one"))
+    assert rel(one.report_file("train"), one.uri) in files and rel(one.stats_file("eval"), one.uri) in files
 
 
 def _run(cls, inputs: dict, key: str, art, props: dict | None = None):
@@ -175,13 +183,14 @@ def test_schema_gen_and_example_validator_twice_same_bytes(penguin_examples, tmp
 
     # A stricter schema (every feature always present, a species missing from its domain), so the
     # anomalies map has several entries: it must be written in key order.
-    schema = text_format.Parse((tmp_path / "schema_one" / "schema.pbtxt").read_text(), schema_pb2.Schema())
+    schema = text_format.Parse(open(Schema(str(tmp_path / "schema_one")).schema_file()).read(), schema_pb2.Schema())
     for feature in schema.feature:
         feature.presence.min_fraction = 1.0
     species = next(d for d in schema.string_domain if d.name == "species")
     species.value.remove("Gentoo")
     (tmp_path / "strict").mkdir()
-    (tmp_path / "strict" / "schema.pbtxt").write_text(text_format.MessageToString(schema))
+    with open(Schema(str(tmp_path / "strict")).schema_file(), "w") as f:
+        f.write(text_format.MessageToString(schema))
     arts = [_run(ExampleValidator, {"statistics": [stats], "schema": [Schema(str(tmp_path / "strict"))]},
                  "anomalies", ExampleAnomalies(str(tmp_path / f"anomalies_{name}"))) for name in ("one", "two")]
     assert_identical(arts[0].uri, arts[1].uri)
@@ -216,12 +225,17 @@ def test_transform_twice_same_bytes_but_its_saved_model(tmp_path):
                           exec_properties={"module_file": PENGUIN_MODULE},
                           temp_dir=os.path.join(root, f"tmp_{name}"))
         Transform.execute(ctx)
-    files = assert_identical(os.path.join(root, "one"), os.path.join(root, "two"),
-                             skip=("transform_fn/saved_model.pb", "transform_fn/fingerprint.pb"))
-    assert {"transformed_examples/Split-train/data_tfrecord-00000-of-00001.gz",
-            "transform_graph/transform_fn/variables/variables.data-00000-of-00001",
-            "transform_graph/transform_fn/assets/species", "post_transform_stats/Split-train/FeatureStats.pb",
-            "post_transform_anomalies/Split-train/SchemaDiff.pb"} <= set(files)
+    one = os.path.join(root, "one")
+    fn_dir = TransformGraph(os.path.join(one, "transform_graph")).transform_fn_dir()
+    files = assert_identical(one, os.path.join(root, "two"),
+                             skip=(layout.join(TransformGraph.TRANSFORM_FN_DIR, layout.SAVED_MODEL_FILE),
+                                   layout.join(TransformGraph.TRANSFORM_FN_DIR, "fingerprint.pb")))
+    assert {rel(Examples(os.path.join(one, "transformed_examples")).shard_uri("train"), one),
+            rel(layout.join(fn_dir, "variables", "variables.data-00000-of-00001"), one),
+            rel(layout.join(fn_dir, "assets", "species"), one),
+            rel(ExampleStatistics(os.path.join(one, "post_transform_stats")).stats_file("train"), one),
+            rel(ExampleAnomalies(os.path.join(one, "post_transform_anomalies")).anomalies_file("train"), one),
+            } <= set(files)
 
 
 # -- Evaluator, BulkInferrer -----------------------------------------------------------------------
@@ -231,7 +245,9 @@ def test_evaluator_twice_same_bytes(tmp_path_factory, tmp_path):
     examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
     runs = [run_evaluator(tmp_path / name, examples, model, mf.eval_config_json(0.5)) for name in ("one", "two")]
     files = assert_identical(str(tmp_path / "one"), str(tmp_path / "two"))
-    assert "evaluation/report.html" in files and "blessing/BLESSED" in files
+    one = tmp_path / "one"
+    assert rel(ModelEvaluation(str(one / "evaluation")).report_file(), one) in files
+    assert rel(ModelBlessing(str(one / "blessing")).marker(True), one) in files
     assert runs[0][1].custom_properties == runs[1][1].custom_properties
 
 
@@ -242,9 +258,11 @@ def test_bulk_inferrer_twice_same_bytes(tmp_path_factory, tmp_path):
         run_inferrer(tmp_path / f"{name}_ex", examples, model, data_spec=DataSpec(example_splits=["eval"]),
                      output_example_spec=OutputExampleSpec(feature_prefix="pred_"))
     files = assert_identical(str(tmp_path / "one"), str(tmp_path / "two"))
-    assert "result/prediction_logs-train-00000-of-00001.gz" in files
-    assert "output_examples/Split-eval/data_tfrecord-00000-of-00001.gz" in assert_identical(
-        str(tmp_path / "one_ex"), str(tmp_path / "two_ex"))
+    result = InferenceResult(str(tmp_path / "one" / "result"))
+    assert rel(result.prediction_logs_prefix("train") + "-00000-of-00001" + result.LOGS_SUFFIX,
+               tmp_path / "one") in files
+    shard = Examples(str(tmp_path / "one_ex" / "output_examples")).shard_uri("eval")
+    assert rel(shard, tmp_path / "one_ex") in assert_identical(str(tmp_path / "one_ex"), str(tmp_path / "two_ex"))
 
 
 # -- the point of it all: a re-run ExampleGen keeps the nodes after it cached ----------------------

@@ -5,6 +5,7 @@ import os
 import time
 
 from beampipe.components import InputArtifact, OutputArtifact, Parameter, component
+from beampipe.components.base import BaseComponent, ExecContext, Out, Param
 from beampipe.metadata.artifacts import Examples, Model
 from beampipe.orchestration.pipeline import Pipeline
 
@@ -36,6 +37,27 @@ def Consume(examples: InputArtifact[Examples], model: OutputArtifact[Model],
         raise RuntimeError("simulated crash inside the executor")
     with open(os.path.join(model.uri, "len.txt"), "w") as f:
         f.write(str(len(text)))
+
+
+class MaybeExtra(BaseComponent):
+    """Two declared outputs; ``extra`` is produced only when asked (as BulkInferrer's
+    ``output_examples`` is only with ``output_example_spec``)."""
+
+    OUTPUTS = {"model": Out(Model), "extra": Out(Examples)}
+    PARAMETERS = {"with_extra": Param(bool, default=False)}
+
+    def __init__(self, with_extra: bool = False) -> None:
+        super().__init__({}, {"with_extra": with_extra})
+
+    @classmethod
+    def execute(cls, ctx: ExecContext) -> None:
+        with open(os.path.join(ctx.output("model").uri, "model.txt"), "w") as f:
+            f.write("m")
+        if ctx.prop("with_extra"):
+            with open(os.path.join(ctx.output("extra").uri, "extra.txt"), "w") as f:
+                f.write("x")
+        else:
+            ctx.drop_output("extra")
 
 
 def chain(root: str, n: int = 3, text: str = "hello", name: str = "toy",

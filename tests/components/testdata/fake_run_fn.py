@@ -11,7 +11,7 @@ def run_fn(fn_args: Any) -> None:
     seen = {k: getattr(fn_args, k) for k in (
         "train_files", "eval_files", "train_steps", "eval_steps", "transform_output",
         "transform_graph_path", "serving_model_dir", "model_run_dir", "custom_config",
-        "hyperparameters", "schema_path", "base_model", "working_dir")}
+        "hyperparameters", "schema_path", "base_model", "working_dir", "eval_model_dir")}
     with open(os.path.join(fn_args.serving_model_dir, "fn_args.json"), "w") as f:
         json.dump(seen, f)
     open(os.path.join(fn_args.serving_model_dir, "saved_model.pb"), "wb").close()

@@ -46,14 +46,12 @@ def write_examples(uri: str, rows: list[dict[str, str]] | None = None, span: int
     rows = penguin_rows() if rows is None else rows
     splits = {"train": [r for i, r in enumerate(rows) if i % 3 != 0],
               "eval": [r for i, r in enumerate(rows) if i % 3 == 0]}
+    art = Examples(uri)
     for name, part in splits.items():
-        directory = os.path.join(uri, f"Split-{name}")
-        os.makedirs(directory, exist_ok=True)
-        with tf.io.TFRecordWriter(os.path.join(directory, "data_tfrecord-00000-of-00001.gz"),
-                                  "GZIP") as writer:
+        os.makedirs(art.split_uri(name), exist_ok=True)
+        with tf.io.TFRecordWriter(art.shard_uri(name), "GZIP") as writer:
             for row in part:
                 writer.write(to_example(row).SerializeToString())
-    art = Examples(uri)
     art.splits = list(splits)
     art.span = span
     return art
@@ -65,7 +63,7 @@ def write_schema(uri: str, examples: Examples) -> Schema:
     import tensorflow_data_validation as tfdv
     from tfx_bsl.coders import example_coder
 
-    path = os.path.join(examples.uri, "Split-train", "data_tfrecord-00000-of-00001.gz")
+    path = examples.shard_uri("train")
     records = [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type="GZIP")]
     batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
     from tensorflow_data_validation.statistics import stats_impl
@@ -73,7 +71,7 @@ def write_schema(uri: str, examples: Examples) -> Schema:
     stats = stats_impl.generate_statistics_in_memory(batch, tfdv.StatsOptions())
     schema = tfdv.infer_schema(stats)
     os.makedirs(uri, exist_ok=True)
-    tfdv.write_schema_text(schema, os.path.join(uri, "schema.pbtxt"))
+    tfdv.write_schema_text(schema, Schema(uri).schema_file())
     return Schema(uri)
 
 
