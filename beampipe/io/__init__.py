@@ -16,8 +16,8 @@ from beampipe.io.backends import BackendUnavailable, StorageAuthError, StorageCo
 from beampipe.io.files import (FileStat, UnsafeDeleteError, copy, exists, glob, isdir, isfile, listdir,
                                makedirs, open, read_bytes, read_text, remove, rename, rename_is_atomic,
                                rmtree, size, stat, walk, write_bytes, write_text)
-from beampipe.io.fingerprint import fingerprint, hash_file_into
-from beampipe.io.localize import local_output, localize, upload_dir
+from beampipe.io.hashing import fingerprint, hash_file_into
+from beampipe.io.scratch import local_output, localize, upload_dir
 from beampipe.io.settings import S3Settings, beam_s3_options, redact, with_beam_s3_options
 from beampipe.io.uri import Location, basename, dirname, is_remote, is_within, join, normalize, parse, relative
 

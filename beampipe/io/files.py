@@ -122,7 +122,10 @@ def exists(uri: str) -> bool:
         return os.path.exists(loc.key)
     if not loc.key:
         return _bucket_exists(loc)
-    return _remote_isfile(loc) or _remote_has_files(loc)
+    try:
+        return _remote_isfile(loc) or _remote_has_files(loc)
+    except FileNotFoundError:  # the bucket itself is missing
+        return False
 
 
 def isfile(uri: str) -> bool:
@@ -134,7 +137,12 @@ def isdir(uri: str) -> bool:
     loc = parse(uri)
     if not loc.is_remote:
         return os.path.isdir(loc.key)
-    return _bucket_exists(loc) if not loc.key else _remote_has_files(loc)
+    if not loc.key:
+        return _bucket_exists(loc)
+    try:
+        return _remote_has_files(loc)
+    except FileNotFoundError:  # the bucket itself is missing
+        return False
 
 
 def makedirs(uri: str) -> None:

@@ -102,6 +102,7 @@ class SeaweedServer:
                f"-filer.port={self.filer_port}", f"-filer.port.grpc={self.filer_grpc}",
                "-s3", f"-s3.port={self.s3_port}", f"-s3.port.grpc={self.s3_grpc}",
                "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={self._write_s3_config()}",
+               "-s3.autoCreateBucket=false",  # as on AWS: a write to a missing bucket fails
                # small volumes (default 30 GB each), as many as the disk holds: each bucket
                # and SeaweedFS's own log grow several volumes at once
                "-master.volumeSizeLimitMB=64", "-volume.max=0"]
