@@ -13,10 +13,10 @@ on first remote use, so local runs and the CLI start as fast as before.
 from __future__ import annotations
 
 from beampipe.io.backends import BackendUnavailable, StorageAuthError, StorageConnectionError, StorageError
-from beampipe.io.files import (FileStat, UnsafeDeleteError, copy, exists, glob, isdir, isfile, listdir,
-                               makedirs, open, read_bytes, read_text, remove, rename, rename_is_atomic,
-                               rmtree, size, stat, walk, write_bytes, write_text)
+from beampipe.io.files import (FileStat, exists, glob, isdir, isfile, listdir, makedirs, open, read_bytes,
+                               read_text, size, stat, walk, write_bytes, write_text)
 from beampipe.io.hashing import fingerprint, hash_file_into
+from beampipe.io.tree import UnsafeDeleteError, copy, remove, rename, rename_is_atomic, rmtree
 from beampipe.io.scratch import local_output, localize, upload_dir
 from beampipe.io.settings import S3Settings, beam_s3_options, redact, with_beam_s3_options
 from beampipe.io.uri import Location, basename, dirname, is_remote, is_within, join, normalize, parse, relative

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 
-from beampipe.io.files import copy
+from beampipe.io.tree import copy
 from beampipe.io.uri import basename, parse
 
 SCRATCH_PREFIX = "beampipe-scratch-"
