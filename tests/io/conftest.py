@@ -51,14 +51,26 @@ def s3_root(s3_env) -> str:
     return f"s3://{s3_env.bucket}/t-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture
+def gs_root(gcs_server, monkeypatch) -> str:
+    """A fresh prefix on the GCS emulator's bucket, unique per test."""
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    for name, value in gcs_server.env.items():
+        monkeypatch.setenv(name, value)
+    backends.clear_cache()
+    yield f"gs://{gcs_server.bucket}/t-{uuid.uuid4().hex[:12]}"
+    backends.clear_cache()
+
+
+@pytest.fixture(params=["local", "s3", "gs"])
 def root(request, tmp_path) -> str:
-    """The same test body against a local directory and an s3:// prefix."""
+    """The same test body against a local directory, an s3:// prefix (SeaweedFS) and a
+    gs:// prefix (the GCS emulator)."""
     if request.param == "local":
         path = tmp_path / "root"
         path.mkdir()
         return str(path)
-    return request.getfixturevalue("s3_root")
+    return request.getfixturevalue(f"{request.param}_root")
 
 
 @pytest.fixture

@@ -140,3 +140,19 @@ def test_upload_dir(tmp_path, s3_root):
     assert io.fingerprint(s3_root) == reference_fingerprint(str(tmp_path / "t"))
     with pytest.raises(NotADirectoryError):
         io.upload_dir(str(tmp_path / "t" / "b.txt"), s3_root)
+
+
+def test_trees_move_between_s3_and_gs_with_one_fingerprint(tmp_path, s3_root, gs_root):
+    local = str(tmp_path / "src")
+    write_tree(local)
+    io.copy(local, io.join(gs_root, "up"))                       # local -> gs
+    io.copy(io.join(gs_root, "up"), io.join(s3_root, "from-gs"))  # gs -> s3, streamed through here
+    io.copy(io.join(s3_root, "from-gs"), io.join(gs_root, "back"))  # s3 -> gs
+    io.copy(io.join(gs_root, "back"), str(tmp_path / "down"))    # gs -> local
+    expected = reference_fingerprint(local)
+    for uri in (io.join(gs_root, "up"), io.join(s3_root, "from-gs"), io.join(gs_root, "back"),
+                str(tmp_path / "down")):
+        assert io.fingerprint(uri) == expected, uri
+    assert tree_of(str(tmp_path / "down")) == TREE
+    with io.localize(io.join(gs_root, "up/a")) as local_a:
+        assert sorted(os.listdir(local_a)) == ["sub", "x.txt"]
