@@ -162,10 +162,9 @@ def translate(exc: BaseException, loc: Location) -> BaseException | None:
                                 f"({_describe(exc)}); {hint}", loc.uri)
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
                 "ServerDisconnectedError") or isinstance(exc, ConnectionError):
-        return StorageConnectionError(errno.ECONNREFUSED, f"cannot reach {_endpoint(loc)} "
-                                      f"({_describe(exc)}); check AWS_ENDPOINT_URL"
-                                      if loc.scheme == "s3" else
-                                      f"cannot reach {_endpoint(loc)} ({_describe(exc)})", loc.uri)
+        check = "; check AWS_ENDPOINT_URL" if loc.scheme == "s3" else ""
+        return StorageConnectionError(errno.ECONNREFUSED,
+                                      f"cannot reach {_endpoint(loc)} ({_describe(exc)}){check}", loc.uri)
     return None
 
 
