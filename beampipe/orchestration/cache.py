@@ -16,6 +16,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from beampipe import io
 from beampipe.metadata.artifacts import Artifact
 
 DATA_LIBRARIES = ("tensorflow", "tensorflow-transform", "tensorflow-data-validation",
@@ -24,25 +25,14 @@ MODULE_FILE_KEYS = ("module_file",)
 
 
 def fingerprint_dir(path: str) -> str:
-    """sha256 over every file's relative path and content (a file or a directory)."""
-    digest = hashlib.sha256()
-    if os.path.isfile(path):
-        _hash_file(digest, path)
-        return digest.hexdigest()
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(root, name)
-            digest.update(os.path.relpath(full, path).encode() + b"\0")
-            _hash_file(digest, full)
-    return digest.hexdigest()
+    """sha256 over every file's relative path and content (a file or a directory).
+
+    The algorithm lives in the storage layer (one implementation for local paths, s3://
+    and gs://, so a tree has the same fingerprint wherever it is stored)."""
+    return io.fingerprint(path)
 
 
-def _hash_file(digest: Any, path: str) -> None:
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    digest.update(b"\0")
+_hash_file = io.hash_file_into
 
 
 @lru_cache(maxsize=None)
