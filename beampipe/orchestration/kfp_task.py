@@ -39,8 +39,8 @@ def kfp_run_id(job_name: str, job_uuid: str) -> str:
     old to resolve them, and carrying on would merge every run into one."""
     for value in (job_name, job_uuid):
         if "{{" in value:
-            fail(f"beampipe: KFP passed the placeholder {value!r} unresolved; KFP 2.5 or "
-                             "later resolves pipeline job placeholders in task inputs")
+            fail(f"beampipe: KFP passed the placeholder {value!r} unresolved; KFP 2.5 or later "
+                 "resolves pipeline job placeholders in task inputs")
     return entrypoint.sanitize_run_id(f"{job_name}-{job_uuid}" if job_uuid else job_name)
 
 
