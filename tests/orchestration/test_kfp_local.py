@@ -111,10 +111,14 @@ def _compile_backend(tmp_path) -> tuple[dict, str, object]:
     module = ir_mod.load_module_from_file(PIPELINE_FILE, "backend_pipeline")
     pipeline = module.make_pipeline(str(tmp_path / "root"))
     pipeline.source_file = str(tmp_path / "compiled" / "backend_pipeline.py")  # as `beampipe compile` sets it
+    # The cluster options stay in the file kfp.local runs (it ignores them; a cluster does not).
+    (next(c for c in pipeline.components if c.id == "CountRows").with_resources(cpu="500m", memory="1Gi")
+     .with_node_selector({"pool": "cpu"}).with_volume("shared-data", "/mnt/data"))
     ir = ir_mod.compile_pipeline(pipeline)
     path = tmp_path / "compiled" / "pipeline.yaml"
     path.parent.mkdir()
-    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1"))
+    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1", metadata_secret=("mlmd-db", "pw"),
+                                 image_pull_secret="regcred"))
     return ir, str(path), module
 
 
@@ -217,7 +221,11 @@ def test_compiled_form_is_what_kfp_local_accepts_and_installs_nothing(tmp_path):
     ir, path, _ = _compile_backend(tmp_path)
     with open(path) as f:
         text = f.read()
-    [doc] = list(yaml.safe_load_all(text))
+    doc, platform = list(yaml.safe_load_all(text))
+    k8s = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(k8s) == set(doc["deploymentSpec"]["executors"])
+    assert k8s["exec-countrows"]["pvcMount"] == [{"constant": "shared-data", "mountPath": "/mnt/data"}]
+    assert doc["deploymentSpec"]["executors"]["exec-countrows"]["container"]["resources"]["resourceCpuLimit"] == "500m"
     for label, executor in doc["deploymentSpec"]["executors"].items():
         container = executor["container"]
         full = container["command"] + container["args"]
@@ -230,7 +238,7 @@ def test_compiled_form_is_what_kfp_local_accepts_and_installs_nothing(tmp_path):
     decoded = re.sub(r"b64gz:[A-Za-z0-9+/=]+", "", text)
     for blob in re.findall(r"b64gz:([A-Za-z0-9+/=]+)", text):
         decoded += gzip.decompress(base64.b64decode(blob)).decode()
-    allowed = (ir["pipeline"]["root"], PIPELINE_FILE)
+    allowed = (ir["pipeline"]["root"], PIPELINE_FILE, "/mnt/data")
     paths = set(re.findall(r"(?<![\w.$-])/[\w.+-]+(?:/[\w.+-]+)+", decoded))
     leaks = {p for p in paths if not p.startswith(allowed)}
     assert not leaks, f"compile-machine paths in the YAML: {sorted(leaks)}"
