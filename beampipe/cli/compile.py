@@ -1,8 +1,8 @@
 """``beampipe compile PIPELINE_FILE --target airflow|kubeflow --output FILE``.
 
 Both targets embed the pipeline's IR; every task runs one node through the launcher
-(``python -m beampipe.orchestration.entrypoint``), so runs there cache and record
-lineage exactly as ``beampipe run`` does.
+(``beampipe.orchestration.entrypoint``), so runs there cache and record lineage exactly
+as ``beampipe run`` does.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
     p.add_argument("--output", "-o", required=True, help="file to write (DAG .py or pipeline .yaml)")
     p.add_argument("--python", help="Airflow local tasks: the ML environment's python (default: this "
                                     f"one, {sys.executable}; $BEAMPIPE_PYTHON overrides it on the worker). "
-                                    "With --image, and for Kubeflow: the interpreter inside the image "
-                                    "(default: python)")
+                                    "With --image: the interpreter inside the image (default: python); "
+                                    "Kubeflow: the one kfp's executor runs with (default: python3)")
     p.add_argument("--image", help="container image with beampipe installed: Airflow tasks become "
                                    "KubernetesPodOperator; Kubeflow executors use it "
                                    "(default beampipe:latest)")

@@ -13,6 +13,7 @@ import argparse
 import base64
 import dataclasses
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FINISH_RUN = "__finish_run__"
 # Orchestrators read this exit code to mark the task skipped (not failed).
 EXIT_SKIPPED_ENV = "BEAMPIPE_EXIT_CODE_ON_SKIP"
+_MAX_RUN_ID = 128  # metadata.ids: run ids become directory names
 
 
 def read_ir(spec: str) -> dict[str, Any]:
@@ -51,8 +53,15 @@ def encode_ir(ir: dict[str, Any]) -> str:
 
 
 def sanitize_run_id(run_id: str) -> str:
-    """Orchestrator run ids (``manual__2025-01-01T00:00:00+00:00``) as safe path parts."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_") or "run"
+    """Orchestrator run ids (``manual__2025-01-01T00:00:00+00:00``, a KFP run's display name)
+    as safe path parts (``metadata.ids``). Too long an id keeps its start and ends with a
+    hash of the whole, so that two long ids differing only at the end stay apart."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_")
+    safe = re.sub(r"\.{2,}", ".", safe).lstrip(".-") or "run"
+    if len(safe) > _MAX_RUN_ID:
+        digest = hashlib.sha256(run_id.encode()).hexdigest()[:12]
+        safe = f"{safe[:_MAX_RUN_ID - 13]}-{digest}"
+    return safe
 
 
 def parse_param_args(pairs: Sequence[str]) -> dict[str, str]:

@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from beampipe.orchestration import ir as ir_mod
-from beampipe.orchestration.compilers.kubeflow import FINISH_TASK, IR_PARAMETER, compile_yaml, memory_gb
+from beampipe.orchestration.compilers.kubeflow import (FINISH_TASK, FUNCTION, IR_PARAMETER, JOB_NAME_INPUT,
+                                                       JOB_UUID_INPUT, NODE_INPUT, compile_yaml, memory_gb)
 from beampipe.orchestration.entrypoint import FINISH_RUN
+from beampipe.orchestration.kfp_task import kfp_run_id
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -62,16 +64,28 @@ def test_kfp_loads_it_and_strict_parse_succeeds(tmp_path):
     from google.protobuf import json_format
 
     executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
-    for node in ir["nodes"]:
-        task = tasks[names[node["id"]]]
-        assert sorted(task.dependent_tasks) == sorted(names[u] for u in node["upstream"])
+    for node in [*ir["nodes"], {"id": FINISH_RUN, "upstream": [n["id"] for n in ir["nodes"]]}]:
+        task = tasks[names.get(node["id"], FINISH_TASK)]
+        if node["id"] != FINISH_RUN:
+            assert sorted(task.dependent_tasks) == sorted(names[u] for u in node["upstream"])
         assert task.caching_options.enable_cache is False
         comp = spec.components[task.component_ref.name]
         container = executors[comp.executor_label]["container"]
         assert container["image"] == "registry.example/beampipe:1"
-        assert container["command"] == ["python", "-m", "beampipe.orchestration.entrypoint"]
-        assert container["args"][container["args"].index("--node") + 1] == node["id"]
-        assert "rows={{$.inputs.parameters['rows']}}" in container["args"]
+        # A Lightweight Python Component as kfp.dsl emits it, without the pip preamble.
+        assert container["command"][:2] == ["sh", "-ec"] and len(container["command"]) == 4
+        assert "_KFP_RUNTIME=true python3 -m kfp.dsl.executor_main" in container["command"][2]
+        assert not re.search(r"\bpip3?\b|ensurepip", " ".join(container["command"]))
+        assert f"def {FUNCTION}(" in container["command"][3]
+        assert container["args"] == ["--executor_input", "{{$}}", "--function_to_execute", FUNCTION]
+        inputs = task.inputs.parameters
+        assert inputs[NODE_INPUT].runtime_value.constant.string_value == node["id"]
+        assert inputs[JOB_NAME_INPUT].runtime_value.constant.string_value == "{{$.pipeline_job_name}}"
+        assert inputs[JOB_UUID_INPUT].runtime_value.constant.string_value == "{{$.pipeline_job_uuid}}"
+        assert inputs["rows"].component_input_parameter == "rows"
+        assert inputs[IR_PARAMETER].component_input_parameter == IR_PARAMETER
+        assert set(comp.input_definitions.parameters) == set(inputs)
+        assert set(comp.output_definitions.parameters) == {"status"}
     count = executors[spec.components[tasks[names["CountRows"]].component_ref.name].executor_label]
     assert count["container"]["resources"]["resourceCpuLimit"] == "500m"
     assert count["container"]["resources"]["resourceMemoryRequest"] == "1Gi"
@@ -94,42 +108,46 @@ def _order(spec) -> list[str]:
     return done
 
 
-def _render(value) -> str:
-    """A parameter value as KFP's launcher puts it into a command line."""
-    which = value.WhichOneof("kind")
-    if which == "string_value":
-        return value.string_value
-    if which == "number_value":
-        n = value.number_value
-        return str(int(n)) if n.is_integer() else repr(n)
-    from google.protobuf import json_format
-
-    return json.dumps(json_format.MessageToDict(value))
-
-
-def _substitute(arg: str, executor_input, job_name: str) -> str:
+def _substitute(arg: str, executor_input) -> str:
+    """What KFP's launcher (launcher_v2.go) resolves in a command line: the executor input,
+    input parameters and output parameter files. Not the job placeholders: those it leaves
+    as they are, so a compiled YAML must not rely on them there."""
     from google.protobuf import json_format
 
     def one(match: re.Match) -> str:
         expr = match.group(1)
-        if expr == "$.pipeline_job_name":
-            return job_name
         if expr == "$":
             return json_format.MessageToJson(executor_input)
         m = re.fullmatch(r"\$\.inputs\.parameters\['([^']+)'\]", expr)
         if m:
-            return _render(executor_input.inputs.parameter_values[m.group(1)])
+            value = executor_input.inputs.parameter_values[m.group(1)]
+            return value.string_value if value.WhichOneof("kind") == "string_value" else \
+                json.dumps(json_format.MessageToDict(value))
         m = re.fullmatch(r"\$\.outputs\.parameters\['([^']+)'\]\.output_file", expr)
         if m:
             return executor_input.outputs.parameters[m.group(1)].output_file
-        raise AssertionError(f"placeholder the test cannot resolve: {expr}")
+        raise AssertionError(f"placeholder KFP's launcher does not resolve in a command line: {expr}")
 
     return re.sub(r"\{\{(\$[^}]*)\}\}", one, arg)
 
 
-def _run_like_kfp(path: str, work, job_name: str, job_params: dict) -> dict[str, str]:
-    """Each task in dependency order: ExecutorInput from the protos, placeholders, command."""
+def _driver_value(source, root_values: dict, job: dict[str, str]):
+    """A task input as KFP's driver (resolve.go) resolves it: a pipeline input, or a constant,
+    which is replaced only when it is exactly one of the job placeholders."""
     from google.protobuf import json_format, struct_pb2
+
+    if source.HasField("component_input_parameter"):
+        return json_format.ParseDict(root_values[source.component_input_parameter], struct_pb2.Value())
+    constant = source.runtime_value.constant
+    if constant.string_value in job:
+        return struct_pb2.Value(string_value=job[constant.string_value])
+    return constant
+
+
+def _run_like_kfp(path: str, work, job_name: str, job_uuid: str, job_params: dict) -> dict[str, str]:
+    """Each task in dependency order: ExecutorInput as the driver builds it, the command line
+    as the launcher resolves it, run; the status from the executor output, as KFP reads it."""
+    from google.protobuf import json_format
     from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
     spec = _strict_spec(path)
@@ -137,6 +155,7 @@ def _run_like_kfp(path: str, work, job_name: str, job_params: dict) -> dict[str,
     root_values = {}
     for name, p in spec.root.input_definitions.parameters.items():
         root_values[name] = job_params.get(name, json_format.MessageToDict(p.default_value))
+    job = {"{{$.pipeline_job_name}}": job_name, "{{$.pipeline_job_uuid}}": job_uuid}
     statuses = {}
     env = {**os.environ, "PYTHONPATH": REPO}
     for key in _order(spec):
@@ -144,20 +163,19 @@ def _run_like_kfp(path: str, work, job_name: str, job_params: dict) -> dict[str,
         comp = spec.components[task.component_ref.name]
         executor_input = pb.ExecutorInput()
         for name, source in task.inputs.parameters.items():
-            executor_input.inputs.parameter_values[name].CopyFrom(
-                json_format.ParseDict(root_values[source.component_input_parameter], struct_pb2.Value()))
+            executor_input.inputs.parameter_values[name].CopyFrom(_driver_value(source, root_values, job))
         for name in comp.output_definitions.parameters:
             executor_input.outputs.parameters[name].output_file = str(work / key / "outputs" / name)
         executor_input.outputs.output_file = str(work / key / "executor_output.json")
         container = executors[comp.executor_label]["container"]
-        cmd = [_substitute(a, executor_input, job_name) for a in container["command"] + container["args"]]
-        assert cmd[0] == sys.executable
+        cmd = [_substitute(a, executor_input) for a in container["command"] + container["args"]]
+        assert cmd[:2] == ["sh", "-ec"] and f"{sys.executable} -m kfp.dsl.executor_main" in cmd[2]
         proc = subprocess.run(cmd, env={**env, **{e["name"]: e["value"] for e in container["env"]}},
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, (key, proc.stdout[-2000:], proc.stderr[-3000:])
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        with open(executor_input.outputs.parameters["status"].output_file) as f:
-            assert f.read() == result["status"]
+        [result] = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"')]
+        with open(executor_input.outputs.output_file) as f:
+            assert json.load(f)["parameterValues"]["status"] == result["status"]
         statuses[task.task_info.name] = result["status"]
     return statuses
 
@@ -174,30 +192,78 @@ def test_task_commands_run_with_local_lineage(tmp_path):
                          run_id="local-threshold-3")
     ir, path = _compile(root, tmp_path, python=sys.executable)
 
-    first = _run_like_kfp(path, tmp_path / "kfp1", "backend-test-abc12", {"threshold": 3})
+    # KFP job names are display names: free text, and not unique; the uuid tells runs apart.
+    first = _run_like_kfp(path, tmp_path / "kfp1", "backend test: run 1", "0b7e6a1c-1", {"threshold": 3})
     assert first == {"MakeRows": "CACHED", "CountRows": "CACHED", "Judge": "COMPLETE",
                      "Push": "COMPLETE", "Announce": "COMPLETE", FINISH_RUN: "COMPLETE"}
-    second = _run_like_kfp(path, tmp_path / "kfp2", "backend-test-def34", {})
+    second = _run_like_kfp(path, tmp_path / "kfp2", "backend test: run 1", "5d2f0c3e-2", {})
     assert second == {"MakeRows": "CACHED", "CountRows": "CACHED", "Judge": "CACHED",
                       "Push": "SKIPPED", "Announce": "SKIPPED", FINISH_RUN: "COMPLETE"}
 
     store = MetadataStore(ir["pipeline"]["metadata_uri"])
     ref = MetadataStore(os.path.join(reference_root, "metadata.sqlite"))
     try:
-        got = module.lineage_summary(store, "backend-test-abc12")
+        first_id, second_id = kfp_run_id("backend test: run 1", "0b7e6a1c-1"), \
+            kfp_run_id("backend test: run 1", "5d2f0c3e-2")
+        assert first_id == "backend_test_run_1-0b7e6a1c-1"
+        got = module.lineage_summary(store, first_id)
         want = module.lineage_summary(ref, "local-threshold-3")
         for node, summary in want.items():
             for field in ("inputs", "outputs", "exec_properties"):
                 assert got[node][field] == summary[field], (node, field)
-        skipped = module.lineage_summary(store, "backend-test-def34")
+        skipped = module.lineage_summary(store, second_id)
         local = module.lineage_summary(store, "local-defaults")
         assert {n: s["inputs"] for n, s in skipped.items()} == {n: s["inputs"] for n, s in local.items()}
         assert skipped["Push"]["state"] == local["Push"]["state"] == "CANCELED"
         states = {r["run_id"]: r["state"] for r in store.runs("backend-test")}
-        assert states["backend-test-abc12"] == states["backend-test-def34"] == "COMPLETE"
+        assert states[first_id] == states[second_id] == "COMPLETE"
     finally:
         store.close()
         ref.close()
+
+
+def test_parameter_names_that_are_not_python_identifiers(tmp_path, monkeypatch):
+    """Component inputs are the function's arguments: a parameter whose name is no Python
+    identifier, a keyword, or one of beampipe's inputs travels under a stand-in name, and kfp's
+    own executor hands it to the launcher under the pipeline's name."""
+    from google.protobuf import json_format
+    from kfp.dsl.executor import Executor
+
+    import beampipe.orchestration.kfp_task as kfp_task
+
+    module = _module()
+    ir = ir_mod.compile_pipeline(module.make_pipeline(str(tmp_path / "root")))
+    ir["pipeline"]["parameters"].update({"train-steps": {"type": "int", "default": 7},
+                                         "class": {"type": "str", "default": "a"},
+                                         NODE_INPUT: {"type": "float", "default": 0.5}})
+    path = tmp_path / "p.yaml"
+    path.write_text(compile_yaml(ir))
+    spec = _strict_spec(str(path))
+    assert {"train-steps", "class", NODE_INPUT} <= set(spec.root.input_definitions.parameters)
+    task = spec.root.dag.tasks["judge"]
+    carried = {src.component_input_parameter: arg for arg, src in task.inputs.parameters.items()
+               if src.component_input_parameter}
+    assert carried["rows"] == "rows" and carried["threshold"] == "threshold"
+    assert all(arg.isidentifier() for arg in carried.values())
+    assert len(set(carried.values())) == len(carried)
+
+    container = json_format.MessageToDict(spec.deployment_spec)["executors"][
+        spec.components[task.component_ref.name].executor_label]["container"]
+    namespace: dict = {}
+    # As kfp loads it: a module of its own (this file's `from __future__ import annotations` must not leak in).
+    exec(compile(container["command"][3], "beampipe_task.py", "exec", dont_inherit=True), namespace)  # noqa: S102
+    calls = []
+    monkeypatch.setattr(kfp_task, "run_task", lambda *a: calls.append(a) or "SKIPPED")
+    values = {arg: {"rows": 5, "threshold": 3, "train-steps": 9, "class": "b", NODE_INPUT: 0.25,
+                    IR_PARAMETER: "b64gz:x"}[name] for name, arg in carried.items()}
+    values.update({NODE_INPUT: "Judge", JOB_NAME_INPUT: "job", JOB_UUID_INPUT: "u1"})
+    output = tmp_path / "executor_output.json"
+    Executor({"inputs": {"parameterValues": values},
+              "outputs": {"parameters": {"status": {"outputFile": str(tmp_path / "status")}},
+                          "outputFile": str(output)}}, namespace[FUNCTION]).execute()
+    assert calls == [("b64gz:x", "Judge", "job", "u1", {"rows": 5, "threshold": 3, "train-steps": 9,
+                                                       "class": "b", NODE_INPUT: 0.25})]
+    assert json.loads(output.read_text())["parameterValues"] == {"status": "SKIPPED"}
 
 
 def test_parameter_types_and_name_checks(tmp_path):

@@ -1,7 +1,8 @@
 """Compilers from the one IR to orchestrator files (Airflow 3 DAGs, KFP v2 YAML).
 
-Every compiled task runs ``python -m beampipe.orchestration.entrypoint`` for one node,
-so the backends share the launcher's caching, lineage and failure semantics.
+Every compiled task runs one node through ``beampipe.orchestration.entrypoint`` (Airflow:
+as a command; Kubeflow: from a Lightweight Python Component, see ``kfp_task``), so the
+backends share the launcher's caching, lineage and failure semantics.
 """
 from __future__ import annotations
 

@@ -1,31 +1,56 @@
 """IR -> Kubeflow Pipelines v2 pipeline YAML (a PipelineSpec), built from kfp's own protos.
 
-Each IR node becomes one component + one container executor that runs
-``python -m beampipe.orchestration.entrypoint`` for that node, so KFP runs go through
-the same launcher as local runs. KFP's own cache is switched off per task
-(``cachingOptions.enableCache: false``): our launcher's cache decides. The IR is the
-pipeline input ``beampipe_ir`` (gzipped, base64) with the IR as default, handed to every
-task; runtime parameters are pipeline inputs too. Conditions are evaluated by the
-launcher (they read MLMD artifact properties, which KFP's CEL cannot see), so a false
-condition records a skipped execution exactly as a local run does; each task exports
-its status as the output parameter ``status``. A last task (trigger strategy
-ALL_UPSTREAM_TASKS_COMPLETED) closes the run in MLMD.
+Each IR node becomes one component whose executor is a Lightweight Python Component: the
+``sh -c`` program kfp's own compiler emits for ``@dsl.component`` (write the function source
+to a temporary file, run ``python3 -m kfp.dsl.executor_main`` on it), with a function that
+hands the node to beampipe's launcher (``beampipe.orchestration.kfp_task.run_task``). That
+form, not a plain container command, is what ``kfp.local``'s SubprocessRunner accepts, so
+the YAML a cluster runs is also the one a laptop can run; on a cluster both run the same
+way. The program installs nothing (kfp's ``pip install kfp`` preamble is left out):
+beampipe and kfp are in the image (``--image``).
+
+KFP's own cache is switched off per task (``cachingOptions.enableCache: false``): our
+launcher's cache decides. The IR is the pipeline input ``beampipe_ir`` (gzipped, base64)
+with the IR as default, handed to every task; runtime parameters are pipeline inputs too.
+The run id comes from the task inputs ``beampipe_job_name`` / ``beampipe_job_uuid``, whose
+values are KFP's job placeholders: KFP resolves those in task inputs only (not in container
+args). Conditions are evaluated by the launcher (they read MLMD artifact properties, which
+KFP's CEL cannot see), so a false condition records a skipped execution exactly as a local
+run does; each task returns its status as the output parameter ``status``. A last task
+(trigger strategy ALL_UPSTREAM_TASKS_COMPLETED) closes the run in MLMD.
 """
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any
 
 from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
+from beampipe.orchestration.kfp_task import JOB_NAME_PLACEHOLDER, JOB_UUID_PLACEHOLDER
 
 IR_PARAMETER = "beampipe_ir"
+NODE_INPUT, JOB_NAME_INPUT, JOB_UUID_INPUT = "beampipe_node", "beampipe_job_name", "beampipe_job_uuid"
 FINISH_TASK = "beampipe-finish-run"
 DEFAULT_IMAGE = "beampipe:latest"
+DEFAULT_PYTHON = "python3"  # kfp's convention; kfp.local swaps it for its own interpreter
+FUNCTION = "beampipe_task"
 SCHEMA_VERSION = "2.1.0"
 _KFP_TYPES = {"int": "NUMBER_INTEGER", "float": "NUMBER_DOUBLE", "str": "STRING"}
+_RESERVED_INPUTS = (IR_PARAMETER, NODE_INPUT, JOB_NAME_INPUT, JOB_UUID_INPUT)
+
+# The program kfp.dsl's compiler writes for a Lightweight Python Component, minus the pip
+# preamble: $0 is the function source, "$@" the executor arguments. kfp.local recognises it
+# by the executor module's name and refuses anything else (a plain container command).
+_PROGRAM = """\
+program_dir=$(mktemp -d)
+trap 'rm -rf "$program_dir"' EXIT
+printf '%s' "$0" > "$program_dir/beampipe_task.py"
+_KFP_RUNTIME=true {python} -m kfp.dsl.executor_main \\
+  --component_module_path "$program_dir/beampipe_task.py" "$@"
+"""
 
 
-def build_spec(ir: dict[str, Any], image: str | None = None, python: str = "python") -> Any:
+def build_spec(ir: dict[str, Any], image: str | None = None, python: str = DEFAULT_PYTHON) -> Any:
     """The PipelineSpec proto; valid by construction."""
     from google.protobuf import json_format, struct_pb2
     from kfp.pipeline_spec import pipeline_spec_pb2 as pb
@@ -36,25 +61,27 @@ def build_spec(ir: dict[str, Any], image: str | None = None, python: str = "pyth
     params = pipe.get("parameters", {})
     if IR_PARAMETER in params:
         raise ValueError(f"runtime parameter name {IR_PARAMETER!r} is reserved by the Kubeflow compiler")
+    args = argument_names(params)
     spec = pb.PipelineSpec(sdk_version=f"beampipe-{__version__}", schema_version=SCHEMA_VERSION)
     spec.pipeline_info.name = kfp_name(pipe["name"])
     spec.pipeline_info.description = f"beampipe pipeline {pipe['name']} (compiled from its IR)"
     spec.default_pipeline_root = pipe["root"]
 
     root_inputs = spec.root.input_definitions.parameters
-    _parameter(root_inputs[IR_PARAMETER], "STRING", encode_ir(ir), pb)
+    _parameter(root_inputs[IR_PARAMETER], "STRING", encode_ir(_shipped_ir(ir)), pb)
     root_inputs[IR_PARAMETER].description = "the beampipe IR (gzipped JSON, base64); do not edit"
     for name, p in params.items():
         _parameter(root_inputs[name], _KFP_TYPES[p["type"]], p.get("default"), pb)
 
     deployment = pb.PipelineDeploymentConfig()
+    source = function_source(params, args)
     names = task_names(ir)
     for node in ir["nodes"]:
         _add_task(spec, deployment, names[node["id"]], node["id"], [names[u] for u in node["upstream"]],
-                  node.get("resources") or {}, params, image, python, pb)
+                  node.get("resources") or {}, params, args, image, python, source, pb)
     # Closes the run in MLMD once every task is done, whether they succeeded or not.
     finish = _add_task(spec, deployment, FINISH_TASK, FINISH_RUN, list(names.values()), {}, params,
-                       image, python, pb)
+                       args, image, python, source, pb)
     finish.trigger_policy.strategy = \
         pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.Value("ALL_UPSTREAM_TASKS_COMPLETED")
 
@@ -63,23 +90,59 @@ def build_spec(ir: dict[str, Any], image: str | None = None, python: str = "pyth
     return spec
 
 
+def _shipped_ir(ir: dict[str, Any]) -> dict[str, Any]:
+    """The IR as the YAML carries it: without the pipeline file's path, which nothing reads at
+    run time and which means nothing on a cluster."""
+    return {**ir, "pipeline": {**ir["pipeline"], "source_file": None}}
+
+
+def argument_names(params: dict[str, Any]) -> dict[str, str]:
+    """Runtime parameter -> the component input (and function argument) that carries it.
+
+    The function's arguments are the component's inputs, so they must be Python identifiers
+    and must not take a name beampipe uses; other names get a safe stand-in (the pipeline
+    input keeps the user's name, which is what the KFP UI and ``submit`` show)."""
+    names: dict[str, str] = {}
+    for i, name in enumerate(params):
+        ok = name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED_INPUTS \
+            and not re.match(r"param_[0-9]+_", name)
+        names[name] = name if ok else f"param_{i}_{re.sub(r'[^0-9A-Za-z_]', '_', name)}"
+    return names
+
+
+def function_source(params: dict[str, Any], args: dict[str, str]) -> str:
+    """The component function: typed arguments (kfp's executor passes inputs by argument name
+    and type), one call into beampipe, the status as the ``status`` output."""
+    typed = "".join(f", {args[n]}: {p['type']}" for n, p in params.items())
+    values = ", ".join(f"{n!r}: {args[n]}" for n in params)
+    return (
+        "import typing\n\n\n"
+        f"def {FUNCTION}({IR_PARAMETER}: str, {NODE_INPUT}: str, {JOB_NAME_INPUT}: str, "
+        f"{JOB_UUID_INPUT}: str{typed}) -> typing.NamedTuple('Outputs', [('status', str)]):\n"
+        '    """One node of a beampipe pipeline through its launcher (beampipe is in the image)."""\n'
+        "    from beampipe.orchestration.kfp_task import run_task\n\n"
+        f"    return (run_task({IR_PARAMETER}, {NODE_INPUT}, {JOB_NAME_INPUT}, {JOB_UUID_INPUT}, "
+        f"{{{values}}}),)\n")
+
+
 def _add_task(spec: Any, deployment: Any, tid: str, node_id: str, upstream: list[str],
-              resources: dict[str, str], params: dict[str, Any], image: str | None, python: str,
-              pb: Any) -> Any:
-    """One component, its container executor and its task in the root DAG."""
+              resources: dict[str, str], params: dict[str, Any], args: dict[str, str], image: str | None,
+              python: str, source: str, pb: Any) -> Any:
+    """One component, its lightweight Python executor and its task in the root DAG."""
     comp_name, exec_name = f"comp-{tid}", f"exec-{tid}"
     comp = spec.components[comp_name]
     comp.executor_label = exec_name
-    _parameter(comp.input_definitions.parameters[IR_PARAMETER], "STRING", None, pb)
+    for name in _RESERVED_INPUTS:
+        _parameter(comp.input_definitions.parameters[name], "STRING", None, pb)
     for name, p in params.items():
-        _parameter(comp.input_definitions.parameters[name], _KFP_TYPES[p["type"]], None, pb)
+        _parameter(comp.input_definitions.parameters[args[name]], _KFP_TYPES[p["type"]], None, pb)
     comp.output_definitions.parameters["status"].parameter_type = \
         pb.ParameterType.ParameterTypeEnum.Value("STRING")
 
     container = deployment.executors[exec_name].container
     container.image = image or DEFAULT_IMAGE
-    container.command.extend([python, "-m", "beampipe.orchestration.entrypoint"])
-    container.args.extend(_args(node_id, params))
+    container.command.extend(["sh", "-ec", _PROGRAM.format(python=python), source])
+    container.args.extend(["--executor_input", "{{$}}", "--function_to_execute", FUNCTION])
     env = container.env.add()
     env.name, env.value = "TF_USE_LEGACY_KERAS", "1"
     _resources(container.resources, resources)
@@ -89,8 +152,13 @@ def _add_task(spec: Any, deployment: Any, tid: str, node_id: str, upstream: list
     task.component_ref.name = comp_name
     task.dependent_tasks.extend(upstream)
     task.caching_options.enable_cache = False
-    for name in [IR_PARAMETER, *params]:
-        task.inputs.parameters[name].component_input_parameter = name
+    inputs = task.inputs.parameters
+    inputs[IR_PARAMETER].component_input_parameter = IR_PARAMETER
+    inputs[NODE_INPUT].runtime_value.constant.string_value = node_id
+    inputs[JOB_NAME_INPUT].runtime_value.constant.string_value = JOB_NAME_PLACEHOLDER
+    inputs[JOB_UUID_INPUT].runtime_value.constant.string_value = JOB_UUID_PLACEHOLDER
+    for name in params:
+        inputs[args[name]].component_input_parameter = name
     return task
 
 
@@ -102,13 +170,14 @@ def compile_yaml(ir: dict[str, Any], image: str | None = None, python: str | Non
     import yaml
     from google.protobuf import json_format
 
-    spec = build_spec(ir, image=image, python=python or "python")
+    spec = build_spec(ir, image=image, python=python or DEFAULT_PYTHON)
     docs = [json_format.MessageToDict(spec)]
     platform = platform_spec(ir, metadata_secret, image_pull_secret)
     if platform is not None:
         docs.append(platform)
     header = (f"# KFP v2 pipeline for beampipe pipeline {ir['pipeline']['name']!r}; generated by "
-              "`beampipe compile --target kubeflow`.\n# Submit: beampipe submit <this file> --host URL\n")
+              "`beampipe compile --target kubeflow`.\n# Submit: beampipe submit <this file> --host URL\n"
+              "# Run locally: kfp.local with SubprocessRunner(use_venv=False) (see the README)\n")
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: ~10x faster on big pipelines
     return header + yaml.dump_all(docs, Dumper=dumper, sort_keys=True, width=120)
 
@@ -149,15 +218,6 @@ def platform_spec(ir: dict[str, Any], metadata_secret: tuple[str, str] | None = 
     doc = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
     json_format.ParseDict(doc, pb.PlatformSpec())  # valid by construction; fails loudly if not
     return doc
-
-
-def _args(node_id: str, params: dict[str, Any]) -> list[str]:
-    args = ["--ir", f"{{{{$.inputs.parameters['{IR_PARAMETER}']}}}}", "--node", node_id,
-            "--run-id", "{{$.pipeline_job_name}}", "--sanitize-run-id",
-            "--status-file", "{{$.outputs.parameters['status'].output_file}}"]
-    for name in params:
-        args += ["--param", f"{name}={{{{$.inputs.parameters['{name}']}}}}"]
-    return args
 
 
 def _parameter(target: Any, type_name: str, default: Any, pb: Any) -> None:
