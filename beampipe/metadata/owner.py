@@ -9,6 +9,7 @@ lease is taken for dead.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from functools import lru_cache
@@ -56,9 +57,15 @@ def _kill0(pid: int) -> str | None:
 
 
 @lru_cache(maxsize=None)
+def host() -> str:
+    """This host's name with only [A-Za-z0-9.-], so an owner can be spelled in a file name."""
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "host"
+
+
+@lru_cache(maxsize=None)
 def _this_process(pid: int) -> str:
     ticks = _start_ticks(pid) if os.path.exists("/proc") else "?"
-    return f"{socket.gethostname()}|{pid}|{ticks or '?'}"
+    return f"{host()}|{pid}|{ticks or '?'}"
 
 
 def owner_token() -> str:
@@ -66,13 +73,18 @@ def owner_token() -> str:
     return _this_process(os.getpid())
 
 
+def is_local(owner: str) -> bool:
+    """Was this owner token written by a process on this host?"""
+    return owner.split("|", 1)[0] in (host(), socket.gethostname())
+
+
 def owner_alive(props: dict[str, Any], now: float | None = None) -> bool:
     """Is the process recorded in props (``owner``, ``heartbeat_at``, ``started_at``) alive?"""
     now = time.time() if now is None else now
     owner = props.get("owner")
     if isinstance(owner, str) and owner.count("|") == 2:
-        host, pid, ticks = owner.split("|")
-        if host == socket.gethostname() and pid.isdigit():
+        host_name, pid, ticks = owner.split("|")
+        if host_name in (host(), socket.gethostname()) and pid.isdigit():
             seen = _start_ticks(int(pid))
             return seen is not None and (ticks == "?" or seen == "?" or seen == ticks)
     last = props.get("heartbeat_at") or props.get("started_at") or 0.0

@@ -260,7 +260,7 @@ def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeRe
             **launch.base_props(), "cache_key": key, "log_path": log_path, "owner": owner_token(),
             "heartbeat_at": time.time(), "pipeline_root": launch.root, "attempt": token,
             "output_keys": json.dumps(out_keys)})
-        attempt = Attempt(launch.root, node_id, exec_id, token)
+        attempt = Attempt(launch.root, node_id, exec_id, token, owner_token())
         log.info("node %s, execution %d (attempt %s), run %s", node_id, exec_id, attempt.name, launch.run_id)
         try:
             outputs = _execute(launch, attempt, inputs, log)

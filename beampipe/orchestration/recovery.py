@@ -15,9 +15,9 @@ import threading
 import time
 from typing import Any, Callable
 
-from beampipe.metadata.owner import heartbeat_seconds, owner_alive
+from beampipe.metadata.owner import heartbeat_seconds, is_local, owner_alive
 from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
-from beampipe.orchestration.staging import OWNER_FILE, Attempt, remove_staging
+from beampipe.orchestration.staging import Attempt, remove_inside, staging_owner
 
 class Heartbeat:
     """Calls ``beat`` every heartbeat interval in a daemon thread until the block ends."""
@@ -51,7 +51,8 @@ def abandon(store: MetadataStore, execution: dict[str, Any], root: str) -> None:
         "finished_at": time.time()})
     if execution.get("pipeline_root") == root and execution.get("attempt") and execution.get("node_id"):
         keys = json.loads(execution.get("output_keys") or "[]")
-        Attempt(root, execution["node_id"], execution["id"], execution["attempt"]).discard(keys)
+        Attempt(root, execution["node_id"], execution["id"], execution["attempt"],
+                execution.get("owner", "")).discard(keys)
 
 
 def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str) -> int:
@@ -76,34 +77,19 @@ def reclaim_pipeline(store: MetadataStore, root: str, pipeline: str) -> dict[str
 
 
 def remove_orphan_staging(root: str) -> int:
-    """Staging directories whose writer process is gone (the owner file in each says who).
+    """Staging directories of dead processes on this host (each name spells its owner).
 
     Judged by the process, not by an execution id: execution ids restart per store, and
-    several stores may share one pipeline root. A directory without an owner file was
-    half-deleted (``staging.remove_staging`` deletes that file last); a ``.new`` one is
-    being created, or was killed while it was, which only its age can tell."""
+    several stores may share one pipeline root. Another host's staging (a shared volume) is
+    left to that execution's own reclaim, which has its heartbeat to go by."""
     staging = os.path.join(root, ".beampipe", "staging")
     if not os.path.isdir(staging):
         return 0
     removed = 0
     for name in sorted(os.listdir(staging)):
-        path = os.path.join(staging, name)
-        if name.endswith(".new"):
-            dead = time.time() - _mtime(path) > 60
-        else:
-            try:
-                with open(os.path.join(path, OWNER_FILE)) as f:
-                    dead = not owner_alive(json.load(f))
-            except (OSError, ValueError):
-                dead = True
-        if dead:
-            remove_staging(root, path)
-            removed += 1
+        owner = staging_owner(name)
+        if owner is None or not is_local(owner) or owner_alive({"owner": owner}):
+            continue
+        remove_inside(root, os.path.join(staging, name))
+        removed += 1
     return removed
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return 0.0

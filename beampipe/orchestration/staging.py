@@ -9,18 +9,14 @@ attempt's own directories are ever deleted.
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
 import signal
-import time
 from dataclasses import dataclass
 
 from beampipe.metadata.ids import check_path_id
-from beampipe.metadata.owner import owner_token
 
-OWNER_FILE = ".owner.json"  # in each staging directory: which process writes it
 FAULT_ENV = "BEAMPIPE_FAULT_KILL"  # tests only: "<node id>:<point>" kills the process there
 
 
@@ -30,6 +26,7 @@ class Attempt:
     node_id: str
     exec_id: int
     token: str
+    owner: str = ""  # host|pid|start ticks of the process that runs it (metadata.owner)
 
     @staticmethod
     def new_token() -> str:
@@ -41,7 +38,9 @@ class Attempt:
 
     @property
     def staging(self) -> str:
-        return os.path.join(self.root, ".beampipe", "staging", self.name)
+        """``<root>/.beampipe/staging/<attempt>@<host>@<pid>@<start ticks>``: the owner is in the
+        name, which mkdir creates atomically, so no kill can leave a directory nobody can judge."""
+        return os.path.join(self.root, ".beampipe", "staging", staging_name(self.name, self.owner))
 
     @property
     def temp_dir(self) -> str:
@@ -57,13 +56,7 @@ class Attempt:
 
     def prepare(self, keys: list[str]) -> dict[str, str]:
         """Create the empty staging directory of every output; returns key -> staged path."""
-        # Created complete with its owner file (rename is atomic), so a staging directory
-        # without one can only be a half-deleted leftover.
-        fresh = self.staging + ".new"
-        os.makedirs(fresh, exist_ok=True)
-        with open(os.path.join(fresh, OWNER_FILE), "w") as f:
-            json.dump({"owner": owner_token(), "started_at": time.time(), "execution": self.exec_id}, f)
-        os.rename(fresh, self.staging)
+        os.makedirs(self.staging, exist_ok=True)
         paths = {key: self.staged_output(key) for key in keys}
         for path in paths.values():
             os.makedirs(path, exist_ok=True)
@@ -81,7 +74,7 @@ class Attempt:
 
     def discard(self, keys: list[str]) -> None:
         """Delete this attempt's staging and any output it already moved into place."""
-        remove_staging(self.root, self.staging)
+        remove_inside(self.root, self.staging)
         for key in keys:
             for index in range(0, 64):
                 final = self.final_output(key, index)
@@ -95,15 +88,14 @@ class Attempt:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def remove_staging(root: str, staging: str) -> None:
-    """Delete a staging directory with its owner file last: a kill half-way leaves either a
-    directory whose owner file names a dead process, or one with no owner file at all."""
-    if not os.path.isdir(staging):
-        return
-    for name in os.listdir(staging):
-        if name != OWNER_FILE:
-            remove_inside(root, os.path.join(staging, name))
-    remove_inside(root, staging)
+def staging_name(attempt: str, owner: str) -> str:
+    return "@".join([attempt, *owner.split("|")]) if owner else attempt
+
+
+def staging_owner(name: str) -> str | None:
+    """The owner token spelled in a staging directory's name, None for another layout."""
+    parts = name.split("@")
+    return "|".join(parts[1:]) if len(parts) == 4 else None
 
 
 def remove_inside(root: str, path: str) -> None:
