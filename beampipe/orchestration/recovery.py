@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from beampipe.metadata.owner import heartbeat_seconds, owner_alive
 from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
-from beampipe.orchestration.staging import OWNER_FILE, Attempt, remove_staging
+from beampipe.orchestration.staging import OWNER_FILE, Attempt, remove_staging, staging_base, staging_guard
 
 class Heartbeat:
     """Calls ``beat`` every heartbeat interval in a daemon thread until the block ends."""
@@ -81,8 +81,12 @@ def remove_orphan_staging(root: str) -> int:
     Judged by the process, not by an execution id: execution ids restart per store, and
     several stores may share one pipeline root. A directory without an owner file was
     half-deleted (``staging.remove_staging`` deletes that file last); a ``.new`` one is
-    being created, or was killed while it was, which only its age can tell."""
-    staging = os.path.join(root, ".beampipe", "staging")
+    being created, or was killed while it was, which only its age can tell.
+
+    For a remote root the staging (and node-log scratch) lives under the local temp dir,
+    shared by every remote root of this machine: a dead owner makes it debris whichever
+    root it was for."""
+    staging = staging_base(root)
     if not os.path.isdir(staging):
         return 0
     removed = 0
@@ -97,7 +101,7 @@ def remove_orphan_staging(root: str) -> int:
             except (OSError, ValueError):
                 dead = True
         if dead:
-            remove_staging(root, path)
+            remove_staging(staging_guard(root), path)
             removed += 1
     return removed
 

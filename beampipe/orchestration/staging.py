@@ -6,6 +6,11 @@ into ``<root>/.beampipe/staging/<attempt>/<output key>``; publish renames each o
 ``<root>/<node id>/<output key>/<attempt>`` and then commits the execution in MLMD, which
 is the commit point: a directory that no LIVE artifact names is debris, and only the
 attempt's own directories are ever deleted.
+
+On a remote root (``s3://``, ``gs://``) there is no atomic rename, so staging is local: a
+scratch directory under the system temp dir (``$TMPDIR/beampipe-staging/<attempt>``, with
+the same owner file, so a dead process's scratch is found and removed the same way), and
+publish uploads each output to its final, never-before-used URI before the MLMD commit.
 """
 from __future__ import annotations
 
@@ -14,14 +19,40 @@ import os
 import secrets
 import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 
+from beampipe import io
 from beampipe.metadata.ids import check_path_id
 from beampipe.metadata.owner import owner_token
 
 OWNER_FILE = ".owner.json"  # in each staging directory: which process writes it
 FAULT_ENV = "BEAMPIPE_FAULT_KILL"  # tests only: "<node id>:<point>" kills the process there
+LOCAL_STAGING = "beampipe-staging"  # under the temp dir: scratch of attempts on remote roots
+
+
+def staging_base(root: str) -> str:
+    """Where attempts of ``root`` stage their outputs: inside a local root (so publish is one
+    rename on the same filesystem), under the local temp dir for an object-store root."""
+    if io.is_remote(root):
+        return os.path.join(tempfile.gettempdir(), LOCAL_STAGING)
+    return os.path.join(root, ".beampipe", "staging")
+
+
+def staging_guard(root: str) -> str:
+    """The directory every staging deletion must stay strictly inside."""
+    return staging_base(root) if io.is_remote(root) else root
+
+
+def make_owned_dir(path: str, **extra: object) -> None:
+    """Create ``path`` complete with its owner file (built as ``.new``, then renamed, which is
+    atomic), so a directory without one can only be a half-deleted leftover."""
+    fresh = path + ".new"
+    os.makedirs(fresh, exist_ok=True)
+    with open(os.path.join(fresh, OWNER_FILE), "w") as f:
+        json.dump({"owner": owner_token(), "started_at": time.time(), **extra}, f)
+    os.rename(fresh, path)
 
 
 @dataclass(frozen=True)
@@ -40,8 +71,17 @@ class Attempt:
         return f"{self.exec_id}-{self.token}"
 
     @property
+    def remote(self) -> bool:
+        return io.is_remote(self.root)
+
+    @property
     def staging(self) -> str:
-        return os.path.join(self.root, ".beampipe", "staging", self.name)
+        return os.path.join(staging_base(self.root), self.name)
+
+    @property
+    def inputs_dir(self) -> str:
+        """Local copies of the input artifacts (remote roots only), removed with the staging."""
+        return os.path.join(self.staging, ".inputs")
 
     @property
     def temp_dir(self) -> str:
@@ -53,17 +93,12 @@ class Attempt:
     def final_output(self, key: str, index: int = 0) -> str:
         check_path_id("node id", self.node_id)
         check_path_id("output key", key)
-        return os.path.join(self.root, self.node_id, key, self.name + (f"-{index}" if index else ""))
+        return io.join(self.root, self.node_id, key, self.name + (f"-{index}" if index else ""))
 
     def prepare(self, keys: list[str]) -> dict[str, str]:
         """Create the empty staging directory of every output; returns key -> staged path."""
-        # Created complete with its owner file (rename is atomic), so a staging directory
-        # without one can only be a half-deleted leftover.
-        fresh = self.staging + ".new"
-        os.makedirs(fresh, exist_ok=True)
-        with open(os.path.join(fresh, OWNER_FILE), "w") as f:
-            json.dump({"owner": owner_token(), "started_at": time.time(), "execution": self.exec_id}, f)
-        os.rename(fresh, self.staging)
+        os.makedirs(os.path.dirname(self.staging), exist_ok=True)
+        make_owned_dir(self.staging, execution=self.exec_id)
         paths = {key: self.staged_output(key) for key in keys}
         for path in paths.values():
             os.makedirs(path, exist_ok=True)
@@ -79,12 +114,25 @@ class Attempt:
         os.rename(staged, final)
         return final
 
+    def upload_into_place(self, key: str, index: int, staged: str) -> str:
+        """Upload a locally staged output to its final URI (remote roots). The URI is new (the
+        attempt name is unique), so nothing is overwritten; a crash half-way leaves a partial
+        prefix that no LIVE artifact names, which ``discard`` (or the next run) deletes."""
+        final = self.final_output(key, index)
+        io.copy(staged, final)
+        return final
+
     def discard(self, keys: list[str]) -> None:
         """Delete this attempt's staging and any output it already moved into place."""
-        remove_staging(self.root, self.staging)
+        remove_staging(staging_guard(self.root), self.staging)
         for key in keys:
             for index in range(0, 64):
                 final = self.final_output(key, index)
+                if self.remote:
+                    if not io.exists(final):
+                        break
+                    io.rmtree(final, root=self.root, missing_ok=True)
+                    continue
                 if not os.path.lexists(final):
                     break
                 remove_inside(self.root, final)

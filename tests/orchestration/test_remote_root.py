@@ -1,0 +1,156 @@
+"""Pipelines whose root is an object store (s3:// on a real SeaweedFS server).
+
+The launcher localizes: executors read local copies of their inputs and write local
+staging under the temp dir; publish uploads each output to its final unique URI and then
+commits in MLMD. These tests check what that promises: every LIVE URI is s3://, the
+recorded fingerprint is the uploaded tree's, a re-run is cached, a failure or a kill
+leaves nothing LIVE and no unrecorded prefix, and nothing stays on local disk.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+from beampipe import io
+from beampipe.metadata.store import MetadataStore
+from beampipe.orchestration.local_runner import LocalDagRunner
+from beampipe.orchestration.pipeline import Pipeline
+from tests.support.toy import CRASH_FLAG, Consume, Produce
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def remote(s3_server, tmp_path, monkeypatch):
+    """(s3 root, metadata URI, local temp dir): AWS settings in the environment, and a temp
+    dir of this test's own, so what is left in it can be counted."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    root = f"s3://{s3_server.bucket}/remote-{uuid.uuid4().hex[:8]}/toy"
+    return root, str(tmp_path / "md" / "metadata.sqlite"), scratch
+
+
+def _pipeline(root: str, uri: str) -> Pipeline:
+    os.makedirs(os.path.dirname(uri), exist_ok=True)
+    produce = Produce(text="hello")
+    consume = Consume(examples=produce.outputs["examples"])
+    return Pipeline("toy", root, [produce, consume], metadata_uri=uri)
+
+
+def _live(uri: str) -> list:
+    store = MetadataStore(uri)
+    try:
+        return [a for a in store.call("get_artifacts") if a.state == store.pb.Artifact.LIVE]
+    finally:
+        store.close()
+
+
+def _output_prefixes(root: str) -> set[str]:
+    """Every ``<root>/<node>/<key>/<attempt>`` prefix that holds a file."""
+    found = set()
+    for node in io.listdir(root) if io.exists(root) else []:
+        if node.startswith("."):
+            continue
+        for key in io.listdir(io.join(root, node)):
+            found.update(io.join(root, node, key, name) for name in io.listdir(io.join(root, node, key)))
+    return found
+
+
+def _left_locally(scratch) -> list[str]:
+    """Files left under the test's temp dir (empty folders do not hold data)."""
+    return [os.path.join(d, f) for d, _, files in os.walk(scratch) for f in files]
+
+
+def test_s3_root_publishes_to_s3_and_reruns_from_cache(remote, tmp_path):
+    root, uri, scratch = remote
+    first = LocalDagRunner().run(_pipeline(root, uri))
+    assert first.status == "COMPLETE", first.nodes
+    live = _live(uri)
+    assert len(live) == 2 and all(a.uri.startswith(root + "/") for a in live)
+    for art in live:
+        assert art.custom_properties["fingerprint"].string_value == io.fingerprint(art.uri)
+    consume = next(a for a in live if "/Consume/model/" in a.uri)
+    assert io.read_text(io.join(consume.uri, "len.txt")) == "5"
+    # the node's log reaches the root; the executor's scratch and log scratch are gone
+    assert first.nodes["Consume"].log_path == io.join(root, ".beampipe", "logs", first.run_id, "Consume.log")
+    assert "execution" in io.read_text(first.nodes["Consume"].log_path)
+    assert _left_locally(scratch) == []
+    assert sorted(os.listdir(tmp_path)) == ["md", "tmp"]  # no local copy of the root anywhere
+    assert not os.path.exists(os.path.join(REPO, "s3:")) and not os.path.exists("s3:")
+
+    second = LocalDagRunner().run(_pipeline(root, uri))
+    assert [r.status for r in second.nodes.values()] == ["CACHED", "CACHED"]
+    assert _output_prefixes(root) == {a.uri for a in _live(uri)}
+
+
+def test_s3_output_edited_after_publish_is_not_served_from_cache(remote):
+    root, uri, _ = remote
+    assert LocalDagRunner().run(_pipeline(root, uri)).status == "COMPLETE"
+    produced = next(a for a in _live(uri) if "/Produce/" in a.uri)
+    io.write_text(io.join(produced.uri, "data.txt"), "edited")
+    again = LocalDagRunner().run(_pipeline(root, uri))
+    assert again.nodes["Produce"].status == "COMPLETE"
+
+
+def test_failing_node_on_s3_leaves_nothing_live_and_no_prefix(remote, monkeypatch):
+    root, uri, scratch = remote
+    monkeypatch.setenv(CRASH_FLAG, "Consume")
+    result = LocalDagRunner().run(_pipeline(root, uri))
+    assert result.nodes["Consume"].status == "FAILED"
+    assert "simulated crash" in result.nodes["Consume"].error
+    assert [a.uri for a in _live(uri) if "/Consume/" in a.uri] == []
+    assert not io.exists(io.join(root, "Consume"))
+    assert "simulated crash" in io.read_text(result.nodes["Consume"].log_path)
+    assert _left_locally(scratch) == []
+
+
+WORKER = """
+import sys
+from beampipe.orchestration.local_runner import LocalDagRunner
+from tests.orchestration.test_remote_root import _pipeline
+result = LocalDagRunner().run(_pipeline(sys.argv[1], sys.argv[2]))
+sys.exit(0 if result.status == "COMPLETE" else 1)
+"""
+
+
+def _run_child(root: str, uri: str, **env: str) -> subprocess.CompletedProcess:
+    full = {**os.environ, "PYTHONPATH": REPO, **env}
+    return subprocess.run([sys.executable, "-c", WORKER, root, uri], env=full, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("point", ["renamed", "executed"])
+def test_kill_after_upload_then_rerun_leaves_no_unrecorded_prefix(remote, point):
+    """SIGKILL between upload and commit ('renamed') leaves an uploaded, unrecorded prefix and
+    the process's local scratch; the next run deletes both and publishes again."""
+    root, uri, scratch = remote
+    killed = _run_child(root, uri, BEAMPIPE_FAULT_KILL=f"Consume:{point}")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    if point == "renamed":
+        assert any("/Consume/model/" in p for p in _output_prefixes(root))  # uploaded, never recorded
+    assert _left_locally(scratch)  # the dead process's staging, under the temp dir
+    rerun = _run_child(root, uri)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert _output_prefixes(root) == {a.uri for a in _live(uri)}
+    assert _left_locally(scratch) == []
+
+
+def test_remote_root_needs_a_metadata_uri(s3_server, monkeypatch):
+    from beampipe.orchestration.ir import compile_pipeline
+    from beampipe.orchestration.launcher import NodeError, open_store
+
+    monkeypatch.delenv("BEAMPIPE_METADATA_URI", raising=False)
+    produce = Produce(text="x")
+    ir = compile_pipeline(Pipeline("toy", f"s3://{s3_server.bucket}/nowhere", [produce]))
+    assert ir["pipeline"]["root"] == f"s3://{s3_server.bucket}/nowhere"
+    with pytest.raises(NodeError, match="--metadata-uri"):
+        open_store(ir)
