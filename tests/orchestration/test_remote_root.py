@@ -154,3 +154,43 @@ def test_remote_root_needs_a_metadata_uri(s3_server, monkeypatch):
     assert ir["pipeline"]["root"] == f"s3://{s3_server.bucket}/nowhere"
     with pytest.raises(NodeError, match="--metadata-uri"):
         open_store(ir)
+
+
+@pytest.mark.e2e
+def test_penguin_on_s3_with_postgres_completes_then_is_cached(s3_server, postgres_server, tmp_path):
+    """The command of issue 9's first "Done when" bullet, run as a user runs it: ``beampipe
+    run`` from an empty working directory, root on SeaweedFS, MLMD on PostgreSQL."""
+    import time
+
+    root = f"s3://{s3_server.bucket}/penguin-{uuid.uuid4().hex[:8]}"
+    uri = postgres_server.uri("mlmd_penguin_s3")
+    work, scratch = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    scratch.mkdir()
+    env = {**os.environ, **s3_server.env, "PYTHONPATH": REPO, "TMPDIR": str(scratch),
+           "PENGUIN_ROOT": root}  # the pipeline file puts its serving directory under it
+    command = [sys.executable, "-m", "beampipe", "run", os.path.join(REPO, "examples", "penguin",
+                                                                        "penguin_pipeline.py"),
+               "--pipeline-root", root, "--metadata-uri", uri]
+    started = time.time()
+    first = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=1200)
+    print(f"penguin on s3, cold: {time.time() - started:.1f}s")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    live = _live(uri)
+    assert live and all(a.uri.startswith(root + "/") for a in live), [a.uri for a in live]
+    outputs = {p for p in _output_prefixes(root) if not p.startswith(root + "/serving_model/")}
+    assert outputs <= {a.uri for a in live}  # no unrecorded prefix (an empty output has none)
+    store = MetadataStore(uri)
+    try:
+        pushed = [a for a in store.call("get_artifacts") if a.uri.startswith(root + "/Pusher/")]
+        destination = pushed[0].custom_properties["pushed_destination"].string_value
+    finally:
+        store.close()
+    assert destination.startswith(root + "/serving_model/")
+    assert io.isfile(io.join(destination, "saved_model.pb"))
+
+    second = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "(9 cached, 1 complete)" in second.stdout, second.stdout
+    assert os.listdir(work) == []  # nothing of the root in the working directory
+    assert _left_locally(scratch) == []  # every scratch directory was removed
