@@ -92,6 +92,31 @@ def test_s3_root_publishes_to_s3_and_reruns_from_cache(remote, tmp_path):
     assert _output_prefixes(root) == {a.uri for a in _live(uri)}
 
 
+def test_gs_root_publishes_to_gs_and_reruns_from_cache(gcs_server, tmp_path, monkeypatch):
+    """The same path on gs:// (the GCS emulator): nothing in the launcher is S3-specific."""
+    from beampipe.io import backends
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    for name, value in gcs_server.env.items():
+        monkeypatch.setenv(name, value)
+    backends.clear_cache()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    root = f"gs://{gcs_server.bucket}/remote-{uuid.uuid4().hex[:8]}/toy"
+    uri = str(tmp_path / "md" / "metadata.sqlite")
+    try:
+        assert LocalDagRunner().run(_pipeline(root, uri)).status == "COMPLETE"
+        live = _live(uri)
+        assert len(live) == 2 and all(a.uri.startswith(root + "/") for a in live)
+        assert all(a.custom_properties["fingerprint"].string_value == io.fingerprint(a.uri) for a in live)
+        again = LocalDagRunner().run(_pipeline(root, uri))
+        assert [r.status for r in again.nodes.values()] == ["CACHED", "CACHED"]
+        assert _left_locally(scratch) == []
+    finally:
+        backends.clear_cache()
+
+
 def test_s3_output_edited_after_publish_is_not_served_from_cache(remote):
     root, uri, _ = remote
     assert LocalDagRunner().run(_pipeline(root, uri)).status == "COMPLETE"
