@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -94,5 +95,8 @@ def log_location(root: str, recorded: str, node_id: str) -> Iterator[str]:
         try:
             if os.path.exists(local):
                 io.copy(local, recorded)
+        except OSError as err:  # storage errors included; the node's outcome (already in MLMD) stands
+            logging.getLogger(__name__).warning("could not upload the log of node %s to %s: %s",
+                                                node_id, recorded, io.redact(str(err)))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
