@@ -63,9 +63,15 @@ def metadata_uri_from(args: Any) -> str:
     """--metadata-uri, else <--pipeline-root>/metadata.sqlite, else $BEAMPIPE_METADATA_URI."""
     if getattr(args, "metadata_uri", None):
         return remember_uri(args.metadata_uri)
-    if getattr(args, "pipeline_root", None):
-        return os.path.join(args.pipeline_root, "metadata.sqlite")
     env = os.environ.get("BEAMPIPE_METADATA_URI")
+    root = getattr(args, "pipeline_root", None)
+    if root and root.split("://", 1)[0].lower() in ("s3", "gs") and "://" in root:
+        if env:
+            return remember_uri(env)
+        raise UsageError(f"--pipeline-root {root} is an object store, which holds no metadata store: "
+                         "give --metadata-uri URI (or set BEAMPIPE_METADATA_URI)")
+    if root:
+        return os.path.join(root, "metadata.sqlite")
     if env:
         return remember_uri(env)
     raise UsageError("which store? give --metadata-uri URI or --pipeline-root DIR "

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from beampipe.components.base import WiringError
     from beampipe.metadata.connection import MetadataConfigError
     from beampipe.orchestration import ir as ir_mod
-    from beampipe.orchestration.launcher import NodeError
+    from beampipe.metadata.connection import runtime_uri
+    from beampipe.orchestration.launcher import NodeError, check_metadata_location
     from beampipe.orchestration.local_runner import LocalDagRunner, new_run_id, select_nodes
 
     if args.metadata_uri:
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         ir = ir_mod.compile_pipeline(pipeline, keep_secrets=True)  # in memory only
         params = parse_params(args.param)
         nodes = select_nodes(ir, args.from_node, args.to_node)
+        check_metadata_location(ir["pipeline"]["root"], runtime_uri(ir["pipeline"]["metadata_uri"]))
         _make_root(pipeline.pipeline_root)
     except (UsageError, WiringError, NodeError, MetadataConfigError) as err:
         return fail(str(err))
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = Progress(nodes, live=False if console.verbose() else None)
     run_id = new_run_id(ir["pipeline"]["name"])
-    run_log = console.start_run_log(os.path.join(ir["pipeline"]["root"], ".beampipe", "logs", run_id))
+    run_log_dir, local_log_dir = _run_log_dirs(ir["pipeline"]["root"], run_id)
+    run_log = console.start_run_log(local_log_dir)
     print(f"pipeline {ir['pipeline']['name']}: {len(nodes)} nodes, root {ir['pipeline']['root']}")
     try:
         result = LocalDagRunner(args.parallelism, progress, args.orchestrator).run(
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
         console.stop_run_log(run_log)
+        _upload_run_log(local_log_dir, run_log_dir)
     counts: dict[str, int] = {}
     for r in result.nodes.values():
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -91,6 +95,34 @@ def _make_root(root: str) -> None:
         os.makedirs(root, exist_ok=True)
     except OSError as err:
         raise UsageError(f"pipeline root {root}: cannot create it: {err.strerror or err}") from None
+
+
+def _run_log_dirs(root: str, run_id: str) -> tuple[str, str]:
+    """(where the run's log belongs, where it is written): the same folder for a local root;
+    for an object-store root a local temp folder, uploaded when the run ends."""
+    from beampipe import io
+
+    final = io.join(root, ".beampipe", "logs", run_id)
+    if not io.is_remote(root):
+        return final, final
+    import tempfile
+    return final, tempfile.mkdtemp(prefix="beampipe-runlog-")
+
+
+def _upload_run_log(local_dir: str, final_dir: str) -> None:
+    if local_dir == final_dir:
+        return
+    import shutil
+
+    from beampipe import io
+    try:
+        local = os.path.join(local_dir, console.RUN_LOG)
+        if os.path.exists(local):
+            io.copy(local, io.join(final_dir, console.RUN_LOG))
+    except OSError as err:  # the run's outcome stands; say where the log could not go
+        print(f"beampipe: could not upload the run log to {final_dir}: {err}", file=sys.stderr)
+    finally:
+        shutil.rmtree(local_dir, ignore_errors=True)
 
 
 def _without_from_node(argv: list[str]) -> list[str]:

@@ -8,6 +8,10 @@ is one Beam element whose records go straight into its split shards, in file ord
 bundling (Beam's own TFRecord sink writes records in bundle order, which varies run to run).
 The input files' content fingerprint is both a custom property and part of the cache key
 (``cache_material``), so an edited input file re-runs the node.
+
+``input_base`` may be ``s3://`` or ``gs://``: the files are matched and fingerprinted through
+``beampipe.io`` and downloaded into the node's temp dir before the readers (csv, pyarrow,
+TFRecord) open them, because those want local files.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import json
 import os
 from typing import Any, Iterator
 
+from beampipe import io
 from beampipe.components.base import BaseComponent, ExecContext, In, Out, Param, to_jsonable  # noqa: F401
 from beampipe.metadata.artifacts import Examples
 from beampipe.transforms import input_patterns
@@ -42,7 +47,9 @@ class _FileBasedExampleGen(BaseComponent):
     def resolve_input(cls, exec_properties: dict[str, Any]) -> input_patterns.ResolvedInput:
         props = to_jsonable(exec_properties)
         input_config = props.get("input_config") or DEFAULT_INPUT
-        return input_patterns.resolve(os.path.abspath(props["input_base"]), input_config["splits"],
+        base = props["input_base"]
+        base = base if io.is_remote(base) else os.path.abspath(base)
+        return input_patterns.resolve(base, input_config["splits"],
                                       props.get("range_config"))
 
     @classmethod
@@ -98,9 +105,16 @@ class _FileBasedExampleGen(BaseComponent):
     def execute(cls, ctx: ExecContext) -> None:
         props = to_jsonable(ctx.exec_properties)
         resolved = cls.resolve_input(props)
+        remote_names = _localize_files(resolved, os.path.join(ctx.temp_dir, "input_base"))
         files = [f for group in resolved.files.values() for f in group]
         hash_splits = cls.output_splits(props, list(resolved.files))
-        readers = {name: cls.prepare(props, group) for name, group in resolved.files.items()}
+        try:
+            readers = {name: cls.prepare(props, group) for name, group in resolved.files.items()}
+        except ValueError as err:  # name the user's remote file, not the local copy
+            message = str(err)
+            for local, uri in remote_names.items():
+                message = message.replace(local, uri)
+            raise ValueError(message) from None
         out = ctx.output("examples")
         cls.check_and_describe(ctx, props, resolved.span, readers, out)
         with ctx.beam_pipeline() as p:
@@ -234,6 +248,24 @@ class _ParquetReader:
             for record in batch.to_pylist():
                 example = example_from_dict(record)
                 yield keyed(example.SerializeToString(), example, self.partition)
+
+
+def _localize_files(resolved: input_patterns.ResolvedInput, scratch: str) -> dict[str, str]:
+    """Download remote input files into ``scratch`` (same base names, so the content
+    fingerprint is unchanged) and point ``resolved`` at the copies; local path -> URI."""
+    names: dict[str, str] = {}
+    for split, group in resolved.files.items():
+        local_group = []
+        for index, path in enumerate(group):
+            if not io.is_remote(path):
+                local_group.append(path)
+                continue
+            local = os.path.join(scratch, split, str(index), io.basename(path))
+            io.copy(path, local)
+            names[local] = path
+            local_group.append(local)
+        resolved.files[split] = local_group
+    return names
 
 
 _TYPE_ADVICE = ("the schema, Transform and the model expect one type per feature: fix the data, or "

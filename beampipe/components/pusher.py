@@ -8,6 +8,11 @@ The version is a unix timestamp in seconds, bumped when needed so it always incr
 never reuses a directory (TF Serving loads the highest number). The copy goes to a hidden
 temporary name first and is renamed into place, so a server never sees a half-written model.
 An unblessed model (evaluation or infra validation) is never pushed: ``pushed`` = 0.
+
+``base_directory`` may be ``s3://`` or ``gs://`` (``push_remote``): an object store has no
+rename, so the model is uploaded straight into a version directory that did not exist;
+TF Serving's S3/GCS file systems only load a version once its ``saved_model.pb`` is
+there, and that file is uploaded last.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import os
 import shutil
 import time
 
+from beampipe import io
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
 from beampipe.components.evaluator import serving_model_path, why_not_blessed
 from beampipe.metadata import layout
@@ -77,6 +83,8 @@ def _refusal(model_blessing: ModelBlessing | None, infra_blessing: InfraBlessing
 
 def push(source: str, base_directory: str) -> tuple[int, str]:
     """Copy ``source`` to ``<base_directory>/<version>``; returns (version, path)."""
+    if io.is_remote(base_directory):
+        return push_remote(source, base_directory)
     os.makedirs(base_directory, exist_ok=True)
     existing = [int(n) for n in os.listdir(base_directory) if n.isdigit()]
     version = max([int(time.time()), *[v + 1 for v in existing]])
@@ -91,3 +99,21 @@ def push(source: str, base_directory: str) -> tuple[int, str]:
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
             version += 1
+
+
+def push_remote(source: str, base_directory: str) -> tuple[int, str]:
+    """Upload ``source`` (a local SavedModel) to a new ``<base_directory>/<version>`` on an
+    object store, ``saved_model.pb`` last so a server never loads a half-uploaded model."""
+    existing = [int(n) for n in io.listdir(base_directory) if n.isdigit()] if io.exists(base_directory) else []
+    version = max([int(time.time()), *[v + 1 for v in existing]])
+    while io.exists(io.join(base_directory, str(version))):
+        version += 1
+    target = io.join(base_directory, str(version))
+    for folder, _, names in os.walk(source):
+        for name in sorted(names):
+            full = os.path.join(folder, name)
+            rel = os.path.relpath(full, source).replace(os.sep, "/")
+            if rel != layout.SAVED_MODEL_FILE:
+                io.copy(full, io.join(target, rel))
+    io.copy(os.path.join(source, layout.SAVED_MODEL_FILE), io.join(target, layout.SAVED_MODEL_FILE))
+    return version, target

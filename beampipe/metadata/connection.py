@@ -115,6 +115,11 @@ def _checked_database(uri: str) -> str:
     return uri
 
 
+def store_kind(uri: str) -> str:
+    """``sqlite``, ``postgresql`` or ``mysql``."""
+    return _split(uri)[0]
+
+
 def sqlite_path(uri: str) -> str | None:
     """The database file for a SQLite URI, else None."""
     kind, parsed = _split(uri)

@@ -14,7 +14,7 @@ import time
 from typing import Any, Iterable
 
 from beampipe.metadata.artifacts import Artifact, artifact_class
-from beampipe.metadata.connection import (Guard, MetadataConfigError, connection_config, connection_error,
+from beampipe.metadata.connection import (Guard, MetadataConfigError, connection_config, connection_error, store_kind,
                                           redact, sqlite_path, with_retries)
 from beampipe.metadata.owner import owner_alive
 
@@ -34,6 +34,10 @@ class MetadataStore:
 
         self.uri = uri
         self.pb = metadata_store_pb2
+        # ml-metadata 1.16's PostgreSQL source quotes a string holding a backslash as
+        # 'E'...'' (a syntax error): such strings are stored with the backslash swapped for
+        # a private-use character, and swapped back when read.
+        self._pg = store_kind(uri) == "postgresql"
         config = connection_config(uri)
         self._guard = Guard(uri)
         try:
@@ -118,9 +122,9 @@ class MetadataStore:
                 return ctx
             ctx = self.pb.Context(type_id=type_id, name=name)
             if type_name == RUN_CONTEXT:
-                _set(ctx.custom_properties, "pipeline", pipeline)
-                _set(ctx.custom_properties, "state", "RUNNING")
-                _set(ctx.custom_properties, "started_at", time.time())
+                _set(ctx.custom_properties, "pipeline", pipeline, self._pg)
+                _set(ctx.custom_properties, "state", "RUNNING", self._pg)
+                _set(ctx.custom_properties, "started_at", time.time(), self._pg)
             try:
                 [ctx.id] = self.call("put_contexts", [ctx])
             except Exception:  # created meanwhile by a process that does not take our lock
@@ -131,11 +135,11 @@ class MetadataStore:
 
     def set_run_state(self, pipeline: str, run_id: str, state: str, **props: Any) -> None:
         ctx = self.contexts(pipeline, run_id)[1]
-        _set(ctx.custom_properties, "state", state)
+        _set(ctx.custom_properties, "state", state, self._pg)
         if state in ("COMPLETE", "FAILED"):
-            _set(ctx.custom_properties, "finished_at", time.time())
+            _set(ctx.custom_properties, "finished_at", time.time(), self._pg)
         for key, value in props.items():
-            _set(ctx.custom_properties, key, value)
+            _set(ctx.custom_properties, key, value, self._pg)
         self.call("put_contexts", [ctx])
 
     def runs(self, pipeline: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -143,7 +147,7 @@ class MetadataStore:
         ctxs = self.call("get_contexts_by_type", RUN_CONTEXT)
         rows = []
         for ctx in ctxs:
-            props = _props(ctx.custom_properties)
+            props = _props(ctx.custom_properties, self._pg)
             if pipeline and props.get("pipeline") != pipeline:
                 continue
             row = {"run_id": ctx.name, "context_id": ctx.id, **props}
@@ -169,7 +173,7 @@ class MetadataStore:
         execution = self.pb.Execution(type_id=self.type_id("execution", type_name),
                                       last_known_state=getattr(self.pb.Execution, state))
         for key, value in props.items():
-            _set(execution.custom_properties, key, value)
+            _set(execution.custom_properties, key, value, self._pg)
         events = [pair for _, pair in self._events("INPUT", inputs)]
         events += [pair for _, pair in self._events("OUTPUT", outputs or {})]
         exec_id, _, _ = self.call("put_execution", execution, events, contexts,
@@ -185,7 +189,7 @@ class MetadataStore:
         [execution] = self.call("get_executions_by_id", [exec_id])
         execution.last_known_state = getattr(self.pb.Execution, state)
         for key, value in (props or {}).items():
-            _set(execution.custom_properties, key, value)
+            _set(execution.custom_properties, key, value, self._pg)
         for arts in (outputs or {}).values():
             for art in arts:
                 if art.id is None:
@@ -227,7 +231,7 @@ class MetadataStore:
         """Set custom properties of an execution, keeping its state (heartbeats)."""
         [execution] = self.call("get_executions_by_id", [exec_id])
         for key, value in props.items():
-            _set(execution.custom_properties, key, value)
+            _set(execution.custom_properties, key, value, self._pg)
         self.call("put_executions", [execution])
 
     def update_run(self, run_id: str, props: dict[str, Any]) -> None:
@@ -235,7 +239,7 @@ class MetadataStore:
         if ctx is None:
             return
         for key, value in props.items():
-            _set(ctx.custom_properties, key, value)
+            _set(ctx.custom_properties, key, value, self._pg)
         self.call("put_contexts", [ctx])
 
     def pb_list_options(self, filter_query: str) -> Any:
@@ -317,9 +321,9 @@ class MetadataStore:
         if art.name:
             proto.name = art.name
         for key, value in art.properties.items():
-            _set(proto.properties, key, value)
+            _set(proto.properties, key, value, self._pg)
         for key, value in art.custom_properties.items():
-            _set(proto.custom_properties, key, value)
+            _set(proto.custom_properties, key, value, self._pg)
         return proto
 
     def _artifact(self, proto: Any) -> Artifact:
@@ -327,14 +331,14 @@ class MetadataStore:
         art.id = proto.id
         art.name = proto.name
         art.state = self.pb.Artifact.State.Name(proto.state)
-        art.properties.update(_props(proto.properties))
-        art.custom_properties.update(_props(proto.custom_properties))
+        art.properties.update(_props(proto.properties, self._pg))
+        art.custom_properties.update(_props(proto.custom_properties, self._pg))
         return art
 
     def _execution_dict(self, e: Any) -> dict[str, Any]:
         return {"id": e.id, "type": self._type_name("execution", e.type_id),
                 "state": self.pb.Execution.State.Name(e.last_known_state),
-                **_props(e.custom_properties)}
+                **_props(e.custom_properties, self._pg)}
 
 
 _CONNECT_RETRYABLE = ("could not connect", "connection refused", "can't connect")
@@ -354,24 +358,29 @@ def _create_wal_database(db_path: str) -> None:
     subprocess.run([sys.executable, "-c", code, db_path], check=True, timeout=60)
 
 
-def _set(mapping: Any, key: str, value: Any) -> None:
+_BACKSLASH = "\\"
+_PG_BACKSLASH = "\ue05c"  # a private-use character: stands for a backslash on PostgreSQL
+
+
+def _set(mapping: Any, key: str, value: Any, pg: bool = False) -> None:
     if isinstance(value, bool):
         mapping[key].int_value = int(value)
     elif isinstance(value, int):
         mapping[key].int_value = value
     elif isinstance(value, float):
         mapping[key].double_value = value
-    elif isinstance(value, str):
-        mapping[key].string_value = value
     else:
-        mapping[key].string_value = json.dumps(value, sort_keys=True)
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        mapping[key].string_value = text.replace(_BACKSLASH, _PG_BACKSLASH) if pg else text
 
 
-def _props(mapping: Any) -> dict[str, Any]:
+def _props(mapping: Any, pg: bool = False) -> dict[str, Any]:
     out = {}
     for key, value in mapping.items():
         which = value.WhichOneof("value")
         out[key] = getattr(value, which) if which else None
+        if pg and which == "string_value":
+            out[key] = out[key].replace(_PG_BACKSLASH, _BACKSLASH)
     return out
 
 

@@ -37,7 +37,7 @@ def compile_pipeline(pipeline: Pipeline, keep_secrets: bool = False) -> dict[str
         "ir_version": IR_VERSION,
         "pipeline": {
             "name": pipeline.pipeline_name,
-            "root": os.path.abspath(pipeline.pipeline_root),
+            "root": root_uri(pipeline.pipeline_root),
             "metadata_uri": uri if keep_secrets else without_password(uri),
             "beam_pipeline_args": pipeline.beam_pipeline_args,
             "enable_cache": pipeline.enable_cache,
@@ -134,6 +134,14 @@ def node(ir: dict[str, Any], node_id: str) -> dict[str, Any]:
             return n
     raise KeyError(f"pipeline '{ir['pipeline']['name']}' has no node '{node_id}'; "
                    f"nodes are {[n['id'] for n in ir['nodes']]}")
+
+
+def root_uri(root: str) -> str:
+    """A local root made absolute; an object-store root (s3://, gs://) normalized, never
+    passed through ``os.path.abspath`` (which would make ``gs://b/r`` into ``<cwd>/gs:/b/r``)."""
+    from beampipe import io
+
+    return io.normalize(root) if io.is_remote(root) else os.path.abspath(root)
 
 
 def _abs_uri(uri: str) -> str:

@@ -10,9 +10,14 @@ Named stages, in order:
 5. **publish**: outputs are renamed into place, then one MLMD ``put_execution`` records
    them LIVE. MLMD is the commit point: a crash before it leaves nothing LIVE, and the
    next run of the node reclaims the dead attempt (``recovery``).
+
+On an object-store root (``s3://``, ``gs://``) stages 4 and 5 localize (``remote``): the
+executor reads local copies of its inputs and writes local staging; publish uploads each
+output to its final unique URI, then commits. MLMD stays the commit point.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -20,16 +25,18 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from beampipe import io
 from beampipe.components.base import BaseComponent, ExecContext
 from beampipe.metadata.artifacts import artifact_class
 from beampipe.metadata.ids import check_path_id
 from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import NODE_CONTEXT, RUN_CONTEXT, MetadataStore, Outputs
-from beampipe.orchestration import cache, ir as ir_mod, recovery
+from beampipe.orchestration import cache, ir as ir_mod, recovery, remote
 from beampipe.orchestration.node_log import node_log
 from beampipe.orchestration.staging import Attempt
 
 DONE = ("COMPLETE", "CACHED")
+EMPTY_FINGERPRINT = hashlib.sha256().hexdigest()  # io.fingerprint of an empty tree
 
 
 class NodeError(Exception):
@@ -106,7 +113,7 @@ class NodeLaunch:
 
     @property
     def log_path(self) -> str:
-        return os.path.join(self.root, ".beampipe", "logs", self.run_id, f"{self.node_id}.log")
+        return io.join(self.root, ".beampipe", "logs", self.run_id, f"{self.node_id}.log")
 
     def contexts(self) -> list[Any]:
         return self.store.contexts(self.pipeline, self.run_id, self.node_id)
@@ -150,7 +157,7 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
     for key in node["outputs"]:
         check_path_id(f"node '{node_id}' output key", key)
     root = ir["pipeline"]["root"]
-    if os.path.exists(root) and not os.path.isdir(root):
+    if not io.is_remote(root) and os.path.exists(root) and not os.path.isdir(root):
         raise NodeError(f"pipeline root {root} is a file, not a directory")
     cls = ir_mod.load_component_class(node["component"])
     return NodeLaunch(ir, node, run_id, store, cls, substitute(node["exec_properties"], params))
@@ -164,13 +171,23 @@ def open_store(ir: dict[str, Any]) -> MetadataStore:
 
     pipe = ir["pipeline"]
     uri = runtime_uri(pipe["metadata_uri"])
-    db_path = sqlite_path(uri)
     root = pipe["root"]
+    check_metadata_location(root, uri)
+    db_path = sqlite_path(uri)
     if db_path is not None and os.path.dirname(db_path) == os.path.abspath(root) and "://" not in root:
         if os.path.exists(root) and not os.path.isdir(root):
             raise NodeError(f"pipeline root {root} is a file, not a directory")
         os.makedirs(root, exist_ok=True)
     return MetadataStore(uri)
+
+
+def check_metadata_location(root: str, uri: str) -> None:
+    """A remote root cannot hold the default SQLite store (SQLite needs a local file with
+    locks): such a root needs a metadata URI of its own."""
+    if "://" in uri and uri.split("://", 1)[0].lower() in ("s3", "gs"):
+        raise NodeError(f"the metadata store cannot live in an object store ({io.redact(uri)}): with the "
+                        f"remote pipeline root {root}, give --metadata-uri (a local SQLite file, "
+                        "postgresql://... or mysql://...) or set BEAMPIPE_METADATA_URI")
 
 
 # -- stage 1: resolve inputs -------------------------------------------------------------
@@ -243,8 +260,13 @@ def check_cache(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeResult | N
 def _intact(artifact: Any) -> bool:
     """LIVE, present, and its bytes still those fingerprinted at publish."""
     recorded = artifact.custom_properties.get("fingerprint")
-    return (artifact.state == "LIVE" and os.path.exists(artifact.uri)
-            and (recorded is None or cache.fingerprint_dir(artifact.uri) == recorded))
+    if artifact.state != "LIVE":
+        return False
+    if not io.exists(artifact.uri):
+        # An object store cannot hold an empty directory: an output published empty is
+        # intact while still empty (the fingerprint of nothing).
+        return io.is_remote(artifact.uri) and recorded == EMPTY_FINGERPRINT
+    return recorded is None or cache.fingerprint_dir(artifact.uri) == recorded
 
 
 # -- stages 4 and 5: execute, publish ----------------------------------------------------
@@ -255,7 +277,8 @@ def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeRe
     token = Attempt.new_token()
     out_keys = sorted(launch.node["outputs"])
     contexts = launch.contexts()
-    with node_log(log_path) as log:  # opened first: a root that cannot hold it records nothing
+    with remote.log_location(launch.root, log_path, node_id) as local_log, \
+            node_log(local_log) as log:  # opened first: a root that cannot hold it records nothing
         exec_id = store.start_execution(launch.type_name, contexts, inputs, {
             **launch.base_props(), "cache_key": key, "log_path": log_path, "owner": owner_token(),
             "heartbeat_at": time.time(), "pipeline_root": launch.root, "attempt": token,
@@ -279,6 +302,9 @@ def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeRe
 
 def _execute(launch: NodeLaunch, attempt: Attempt, inputs: Outputs, log: Any) -> Outputs:
     staged = attempt.prepare(sorted(launch.node["outputs"]))
+    scratch_inputs: dict[str, str] = {}
+    if attempt.remote:  # the executor reads local copies; the recorded events keep the real URIs
+        inputs, scratch_inputs = remote.localize_inputs(inputs, attempt.inputs_dir)
     outputs: Outputs = {k: [artifact_class(spec["type"])(staged[k])] for k, spec in launch.node["outputs"].items()}
     pipe = launch.ir["pipeline"]
     ctx = ExecContext(node_id=launch.node_id, run_id=launch.run_id, pipeline_name=launch.pipeline,
@@ -294,18 +320,22 @@ def _execute(launch: NodeLaunch, attempt: Attempt, inputs: Outputs, log: Any) ->
     # What the executor left in ctx.outputs is what gets published: an output it dropped
     # (ctx.drop_output, e.g. BulkInferrer's output_examples without output_example_spec) is
     # not recorded, and its empty staging directory goes with the attempt's.
+    remote.restore_uris(ctx.outputs, scratch_inputs)
     return ctx.outputs
 
 
 def _publish(store: MetadataStore, attempt: Attempt, outputs: Outputs, contexts: list[Any]) -> None:
-    """Fingerprint, rename into place, then commit: the MLMD write is the commit point."""
+    """Fingerprint, rename (local root) or upload (remote root) into place, then commit: the
+    MLMD write is the commit point. The local tree is fingerprinted before upload: the same
+    algorithm gives the same digest on every backend, without reading the upload back."""
+    place = attempt.upload_into_place if attempt.remote else attempt.move_into_place
     for key, arts in outputs.items():
         for index, art in enumerate(arts):
             if art.id is not None:  # an existing artifact (Resolver): recorded as is, never moved
                 continue
             art.custom_properties["fingerprint"] = cache.fingerprint_dir(art.uri)
-            art.uri = attempt.move_into_place(key, index, art.uri)
-    attempt.fault_point("renamed")
+            art.uri = place(key, index, art.uri)
+    attempt.fault_point("renamed")  # on a remote root: uploaded, not yet committed
     store.finish_execution(attempt.exec_id, "COMPLETE", contexts, outputs, {"finished_at": time.time()})
     attempt.fault_point("committed")
     attempt.discard([])  # the staging directory only: outputs are LIVE now

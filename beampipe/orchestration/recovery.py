@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from beampipe.metadata.owner import heartbeat_seconds, is_local, owner_alive
 from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
-from beampipe.orchestration.staging import Attempt, remove_inside, staging_owner
+from beampipe.orchestration.staging import Attempt, remove_inside, staging_base, staging_guard, staging_owner
 
 class Heartbeat:
     """Calls ``beat`` every heartbeat interval in a daemon thread until the block ends."""
@@ -81,8 +81,10 @@ def remove_orphan_staging(root: str) -> int:
 
     Judged by the process, not by an execution id: execution ids restart per store, and
     several stores may share one pipeline root. Another host's staging (a shared volume) is
-    left to that execution's own reclaim, which has its heartbeat to go by."""
-    staging = os.path.join(root, ".beampipe", "staging")
+    left to that execution's own reclaim, which has its heartbeat to go by. For a remote root
+    the staging (and node-log scratch) lives under the local temp dir, shared by every remote
+    root of this machine: a dead owner makes it debris whichever root it was for."""
+    staging = staging_base(root)
     if not os.path.isdir(staging):
         return 0
     removed = 0
@@ -90,6 +92,6 @@ def remove_orphan_staging(root: str) -> int:
         owner = staging_owner(name)
         if owner is None or not is_local(owner) or owner_alive({"owner": owner}):
             continue
-        remove_inside(root, os.path.join(staging, name))
+        remove_inside(staging_guard(root), os.path.join(staging, name))
         removed += 1
     return removed

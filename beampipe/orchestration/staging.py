@@ -2,10 +2,16 @@
 
 An attempt is named ``<execution id>-<random token>``: unique across stores that share a
 pipeline root (execution ids restart per store) and across retries. The executor writes
-into ``<root>/.beampipe/staging/<attempt>/<output key>``; publish renames each output to
+into ``<root>/.beampipe/staging/<attempt>@<owner>/<output key>``; publish renames each output to
 ``<root>/<node id>/<output key>/<attempt>`` and then commits the execution in MLMD, which
 is the commit point: a directory that no LIVE artifact names is debris, and only the
 attempt's own directories are ever deleted.
+
+On a remote root (``s3://``, ``gs://``) there is no atomic rename, so staging is local: a
+scratch directory under the system temp dir (``$TMPDIR/beampipe-staging/<attempt>@<owner>``,
+named for its owner like every staging directory, so a dead process's scratch is found and
+removed the same way), and
+publish uploads each output to its final, never-before-used URI before the MLMD commit.
 """
 from __future__ import annotations
 
@@ -13,11 +19,27 @@ import os
 import secrets
 import shutil
 import signal
+import tempfile
 from dataclasses import dataclass
 
+from beampipe import io
 from beampipe.metadata.ids import check_path_id
 
 FAULT_ENV = "BEAMPIPE_FAULT_KILL"  # tests only: "<node id>:<point>" kills the process there
+LOCAL_STAGING = "beampipe-staging"  # under the temp dir: scratch of attempts on remote roots
+
+
+def staging_base(root: str) -> str:
+    """Where attempts of ``root`` stage their outputs: inside a local root (so publish is one
+    rename on the same filesystem), under the local temp dir for an object-store root."""
+    if io.is_remote(root):
+        return os.path.join(tempfile.gettempdir(), LOCAL_STAGING)
+    return os.path.join(root, ".beampipe", "staging")
+
+
+def staging_guard(root: str) -> str:
+    """The directory every staging deletion must stay strictly inside."""
+    return staging_base(root) if io.is_remote(root) else root
 
 
 @dataclass(frozen=True)
@@ -37,10 +59,19 @@ class Attempt:
         return f"{self.exec_id}-{self.token}"
 
     @property
+    def remote(self) -> bool:
+        return io.is_remote(self.root)
+
+    @property
     def staging(self) -> str:
-        """``<root>/.beampipe/staging/<attempt>@<host>@<pid>@<start ticks>``: the owner is in the
-        name, which mkdir creates atomically, so no kill can leave a directory nobody can judge."""
-        return os.path.join(self.root, ".beampipe", "staging", staging_name(self.name, self.owner))
+        """``<staging base>/<attempt>@<host>@<pid>@<start ticks>``: the owner is in the name, which
+        mkdir creates atomically, so no kill can leave a directory nobody can judge."""
+        return os.path.join(staging_base(self.root), staging_name(self.name, self.owner))
+
+    @property
+    def inputs_dir(self) -> str:
+        """Local copies of the input artifacts (remote roots only), removed with the staging."""
+        return os.path.join(self.staging, ".inputs")
 
     @property
     def temp_dir(self) -> str:
@@ -52,7 +83,7 @@ class Attempt:
     def final_output(self, key: str, index: int = 0) -> str:
         check_path_id("node id", self.node_id)
         check_path_id("output key", key)
-        return os.path.join(self.root, self.node_id, key, self.name + (f"-{index}" if index else ""))
+        return io.join(self.root, self.node_id, key, self.name + (f"-{index}" if index else ""))
 
     def prepare(self, keys: list[str]) -> dict[str, str]:
         """Create the empty staging directory of every output; returns key -> staged path."""
@@ -72,12 +103,25 @@ class Attempt:
         os.rename(staged, final)
         return final
 
+    def upload_into_place(self, key: str, index: int, staged: str) -> str:
+        """Upload a locally staged output to its final URI (remote roots). The URI is new (the
+        attempt name is unique), so nothing is overwritten; a crash half-way leaves a partial
+        prefix that no LIVE artifact names, which ``discard`` (or the next run) deletes."""
+        final = self.final_output(key, index)
+        io.copy(staged, final)
+        return final
+
     def discard(self, keys: list[str]) -> None:
         """Delete this attempt's staging and any output it already moved into place."""
-        remove_inside(self.root, self.staging)
+        remove_inside(staging_guard(self.root), self.staging)
         for key in keys:
             for index in range(0, 64):
                 final = self.final_output(key, index)
+                if self.remote:
+                    if not io.exists(final):
+                        break
+                    io.rmtree(final, root=self.root, missing_ok=True)
+                    continue
                 if not os.path.lexists(final):
                     break
                 remove_inside(self.root, final)

@@ -5,6 +5,9 @@ A pattern like ``span-{SPAN}/v{VERSION}/*.csv`` is matched against the files und
 a static range picks one span. Date placeholders map a date to a span number (days
 since 1970-01-01), as TFX does. Also: a content fingerprint of the resolved files, so
 an edited input (even with the same size) changes the cache key.
+
+``input_base`` may be an ``s3://`` or ``gs://`` URI: listing, matching and fingerprints then
+go through ``beampipe.io`` (the executor localizes the matched files before reading them).
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from beampipe import io
 
 _TOKEN = re.compile(r"\{(SPAN|VERSION|YYYY|MM|DD)(?::(\d+))?\}")
 _DATE_WIDTH = {"YYYY": 4, "MM": 2, "DD": 2}
@@ -95,7 +100,8 @@ def _wanted_span(range_config: dict[str, Any] | None) -> int | None:
 def resolve(input_base: str, splits: list[dict[str, Any]],
             range_config: dict[str, Any] | None = None) -> ResolvedInput:
     """The files of each input split for the chosen (or latest) span and its latest version."""
-    if not os.path.isdir(input_base):
+    remote = io.is_remote(input_base)
+    if not (io.isdir(input_base) if remote else os.path.isdir(input_base)):
         raise ValueError(f"input_base {input_base} does not exist or is not a directory")
     wanted = _wanted_span(range_config)
     found: dict[str, dict[tuple[int, int | None], list[str]]] = {}
@@ -105,10 +111,11 @@ def resolve(input_base: str, splits: list[dict[str, Any]],
         if wanted is not None and not names - {"VERSION"}:
             raise ValueError(f"range_config is set but input pattern {pattern!r} has no {{SPAN}} or date")
         groups: dict[tuple[int, int | None], list[str]] = {}
-        for path in sorted(glob.glob(os.path.join(input_base, globbed))):
-            rel = os.path.relpath(path, input_base).replace(os.sep, "/")
+        matches = io.glob(io.join(input_base, globbed)) if remote else glob.glob(os.path.join(input_base, globbed))
+        for path in sorted(matches):
+            rel = io.relative(path, input_base) if remote else os.path.relpath(path, input_base).replace(os.sep, "/")
             m = regex.match(rel)
-            if m and os.path.isfile(path):
+            if m and (io.isfile(path) if remote else os.path.isfile(path)):
                 groups.setdefault(_span_of(m, names, path), []).append(path)
         if not groups:
             raise ValueError(f"no input file matches pattern {pattern!r} (split {name!r}) under {input_base}")
@@ -135,8 +142,8 @@ def fingerprint_files(paths: list[str]) -> str:
     """sha256 over each file's name and content: an edit of the same size still changes it."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(os.path.basename(path).encode() + b"\0")
-        with open(path, "rb") as f:
+        digest.update(io.basename(path).encode() + b"\0")
+        with io.open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
         digest.update(b"\0")

@@ -66,6 +66,22 @@ def test_postgresql_round_trip(postgres_server):
     _round_trip(store)
 
 
+def test_postgresql_keeps_backslashes_in_string_properties(postgres_server):
+    """ml-metadata 1.16 on PostgreSQL fails on any string with a backslash (it quotes it as
+    'E'...''): the Evaluator's eval_config JSON has escaped quotes, a traceback may hold
+    backslashes. The store swaps them for a private-use character and back."""
+    store = MetadataStore(postgres_server.uri("mlmd_backslash"))
+    ctxs = store.contexts("p", "r", "n")
+    text = '{"eval_config": "{\\"a\\": 1}"} C:\\path'
+    exec_id = store.start_execution("t.N", ctxs, {}, {"exec_properties": text})
+    model = Model("/m")
+    model.custom_properties["note"] = text
+    store.finish_execution(exec_id, "COMPLETE", ctxs, {"model": [model]}, {"error": text})
+    assert store.execution(exec_id)["exec_properties"] == text
+    assert store.execution(exec_id)["error"] == text
+    assert store.artifacts_of(exec_id)["model"][0].custom_properties["note"] == text
+
+
 def test_find_cached_matches_key_and_state(tmp_path):
     store = MetadataStore(str(tmp_path / "m.sqlite"))
     ctxs = store.contexts("p", "r", "n")
