@@ -40,9 +40,14 @@ python=${BEAMPIPE_PYTHON:-$(command -v python3.11 || command -v python3 || true)
 die() { echo "install.sh: $*" >&2; exit 1; }
 log() { echo "== install.sh: $*"; }
 
+# constraints.txt pins releases that need Python 3.11.5 or later (soupsieve 4.1.3), and the TFX
+# family has no 3.12 wheels. An older 3.11 (Debian bookworm's is 3.11.2) ends in a ResolutionImpossible
+# after minutes of backtracking, so say it now.
+min_python=3.11.5
 [ -n "$python" ] || die "no python3.11 or python3 on PATH (set BEAMPIPE_PYTHON)"
-"$python" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] < (3, 12)))' \
-  || die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); beampipe needs 3.10 or 3.11"
+"$python" -c "import sys; sys.exit(not (tuple(map(int, '$min_python'.split('.'))) <= sys.version_info[:3] < (3, 12)))" \
+  || die "$python is Python $("$python" -c 'import platform; print(platform.python_version())');" \
+         "constraints.txt needs Python 3.11, $min_python or later"
 
 case "$prefix" in /*) ;; *) prefix="$PWD/$prefix" ;; esac
 case "$source_arg" in /*) ;; *) source_arg="$PWD/$source_arg" ;; esac

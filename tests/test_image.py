@@ -84,6 +84,11 @@ def test_base_image_tag_is_pinned():
     assert re.fullmatch(r"python:3\.11\.\d+-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?", base), base
     froms = [args.split()[0] for word, args in instructions() if word == "FROM"]
     assert froms and all(image == "${PYTHON_IMAGE}" for image in froms), froms
+    # constraints.txt needs a recent enough 3.11; the install script knows how recent.
+    with open(os.path.join(ROOT, INSTALL_SCRIPT)) as f:
+        minimum = re.search(r"^min_python=(3\.11\.\d+)$", f.read(), re.M).group(1)
+    patch = int(re.match(r"python:3\.11\.(\d+)", base).group(1))
+    assert patch >= int(minimum.split(".")[2]), (base, minimum)
 
 
 def test_dockerfile_runs_the_install_script_that_ci_runs():
