@@ -10,7 +10,7 @@ ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 COPY . /src
-RUN BEAMPIPE_BUILD_TOOLS=apt /src/docker/install.sh /opt/beampipe /src
+RUN BEAMPIPE_BUILD_TOOLS=apt bash /src/docker/install.sh /opt/beampipe /src
 
 FROM ${PYTHON_IMAGE}
 # Keep in step with beampipe.__version__ (tests/test_image.py checks it).

@@ -15,7 +15,8 @@ VERSION = re.search(r'^__version__ = "([^"]+)"$', (HERE / "beampipe" / "__init__
 def long_description() -> str:
     """README.md, with its relative links made absolute so they work on the package index."""
     text = (HERE / "README.md").read_text(encoding="utf-8")
-    return re.sub(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)", rf"]({URL}/blob/main/\1)", text)
+    text = re.sub(r"\]\((#[^)\s]+)\)", rf"]({URL}\1)", text)  # in-page anchors: the README on the repository
+    return re.sub(r"\]\((?!https?://|mailto:)([^)\s]+)\)", rf"]({URL}/blob/main/\1)", text)
 
 
 # The ML family is pinned in constraints.txt; here we name only what beampipe imports.

@@ -66,6 +66,7 @@ fi
 [ -f "$constraints" ] || die "constraints file $constraints not found (set BEAMPIPE_CONSTRAINTS)"
 
 build_tools=${BEAMPIPE_BUILD_TOOLS:-check}
+case "$build_tools" in check | apt | none) ;; *) die "BEAMPIPE_BUILD_TOOLS=$build_tools: expected check, apt or none" ;; esac
 if [ "$build_tools" != none ] && ! { command -v gcc && command -v g++; } >/dev/null 2>&1; then
   case "$build_tools" in
     apt)
@@ -79,7 +80,6 @@ if [ "$build_tools" != none ] && ! { command -v gcc && command -v g++; } >/dev/n
     check)
       die "gcc and g++ are needed to build pyfarmhash (TFDV) and crcmod from source; install them" \
           "(Debian: apt-get install gcc g++) or set BEAMPIPE_BUILD_TOOLS=apt" ;;
-    *) die "BEAMPIPE_BUILD_TOOLS=$build_tools: expected check, apt or none" ;;
   esac
 fi
 
