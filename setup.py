@@ -1,7 +1,23 @@
 """beampipe: TFX-style ML pipelines on Apache Beam, recorded in ML Metadata."""
 from __future__ import annotations
 
+import pathlib
+import re
+
 from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).resolve().parent
+# Also the Dockerfile's org.opencontainers.image.source label (tests/test_image.py compares them).
+URL = "https://github.com/beampipe/beampipe"
+VERSION = re.search(r'^__version__ = "([^"]+)"$', (HERE / "beampipe" / "__init__.py").read_text(), re.M).group(1)
+
+
+def long_description() -> str:
+    """README.md, with its relative links made absolute so they work on the package index."""
+    text = (HERE / "README.md").read_text(encoding="utf-8")
+    text = re.sub(r"\]\((#[^)\s]+)\)", rf"]({URL}\1)", text)  # in-page anchors: the README on the repository
+    return re.sub(r"\]\((?!https?://|mailto:)([^)\s]+)\)", rf"]({URL}/blob/main/\1)", text)
+
 
 # The ML family is pinned in constraints.txt; here we name only what beampipe imports.
 ML = [
@@ -29,8 +45,36 @@ STORAGE = ["fsspec>=2025.12,<2026", "s3fs>=2025.12,<2026", "gcsfs>=2025.12,<2026
 
 setup(
     name="beampipe",
-    version="0.1.0",
+    version=VERSION,
     description="TFX-style machine-learning pipelines on Apache Beam",
+    long_description=long_description(),
+    long_description_content_type="text/markdown",
+    author="The beampipe authors",
+    maintainer="The beampipe authors",
+    url=URL,
+    project_urls={
+        "Homepage": URL,
+        "Source": URL,
+        "Documentation": f"{URL}#readme",
+        "Issues": f"{URL}/issues",
+        "Changelog": f"{URL}/blob/main/CHANGELOG.md",
+    },
+    license_expression="Apache-2.0",  # PEP 639 (setuptools>=77): METADATA gets License-Expression
+    license_files=["LICENSE"],
+    keywords=["tfx", "tensorflow", "apache-beam", "ml-metadata", "mlops", "machine-learning", "pipelines",
+              "kubeflow", "airflow"],
+    classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Environment :: Console",
+        "Intended Audience :: Developers",
+        "Intended Audience :: Science/Research",
+        "Operating System :: POSIX :: Linux",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.11",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Topic :: Software Development :: Libraries :: Python Modules",
+    ],
     python_requires=">=3.10,<3.12",
     packages=find_packages(include=["beampipe", "beampipe.*"]),
     # The drivers take the advisory lock that serialises MLMD type creation on server stores.
