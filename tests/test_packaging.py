@@ -44,7 +44,7 @@ def test_long_description_is_the_readme_as_markdown():
     assert kw["long_description"].startswith("# beampipe\n")
     # Relative links point at the repository, so they work on the package index.
     assert "](docs/" not in kw["long_description"] and "](#" not in kw["long_description"]
-    assert f"]({kw['project_urls']['Source']}#task-image)" in kw["long_description"]
+    assert f"]({kw['project_urls']['Source']}/blob/main/docs/backends.md#task-image)" in kw["long_description"]
     assert f"]({kw['project_urls']['Source']}/blob/main/docs/reliability.md)" in kw["long_description"]
 
 
