@@ -36,14 +36,20 @@ class MetadataConnectionError(MetadataConfigError):
 
 def redact(uri: str) -> str:
     """The URI with its password replaced by ***, safe to print and to record."""
+    return _replace_password(uri, ":***", "<unparseable URI>")
+
+
+def _replace_password(uri: str, spelled: str, unparseable: str) -> str:
+    """The URI with ``:password`` spelled as ``spelled`` (empty: dropped)."""
     try:
         u = urlparse(uri)
+        password = u.password
     except ValueError:
-        return "<unparseable URI>"
-    if u.password is None:
+        return unparseable
+    if password is None:
         return uri
-    netloc = u.netloc.rsplit("@", 1)
-    return uri.replace(u.netloc, f"{u.username or ''}:***@{netloc[-1]}", 1)
+    host = u.netloc.rsplit("@", 1)[-1]
+    return uri.replace(u.netloc, f"{u.username or ''}{spelled}@{host}", 1)
 
 
 def connection_config(uri: str) -> Any:
@@ -79,15 +85,7 @@ PASSWORD_ENV = "BEAMPIPE_METADATA_PASSWORD"  # only the password (e.g. from a Ku
 
 def without_password(uri: str) -> str:
     """The URI as it may be written into a compiled file: user, host, port, database; no password."""
-    try:
-        u = urlparse(uri)
-        password = u.password
-    except ValueError:
-        return uri
-    if password is None:
-        return uri
-    user_and_host = u.netloc.rsplit("@", 1)
-    return uri.replace(u.netloc, f"{u.username or ''}@{user_and_host[-1]}", 1)
+    return _replace_password(uri, "", uri)
 
 
 def runtime_uri(compiled: str) -> str:
@@ -162,8 +160,8 @@ class Guard:
         self._thread_lock = threading.RLock()
         self._fd: int | None = None
         self._depth = 0
-        self._server = None if sqlite_path(uri) is not None else ServerLock(uri)
         db_path = sqlite_path(uri)
+        self._server = None if db_path is not None else ServerLock(uri)
         if db_path is not None:
             folder = os.path.dirname(db_path) or "."
             if not os.path.isdir(folder):
@@ -217,29 +215,28 @@ class ServerLock:
         self._depth = 0
 
     def _connect(self) -> Any:
-        u = urlparse(self.uri)
-        user, password = unquote(u.username or ""), unquote(u.password or "")
-        dbname = u.path.lstrip("/") or "mlmd"
+        config = connection_config(self.uri)  # the same host, port, user and database as MLMD's
         try:
             if self.kind == "postgresql":
                 import psycopg2
 
-                conn = psycopg2.connect(host=u.hostname or "localhost", port=u.port or 5432, user=user,
-                                        password=password, dbname="postgres", connect_timeout=10)
+                pg = config.postgresql
+                conn = psycopg2.connect(host=pg.host, port=int(pg.port), user=pg.user, password=pg.password,
+                                        dbname="postgres", connect_timeout=10)
                 conn.autocommit = True
-                self._key = int.from_bytes(hashlib.sha256(f"beampipe:{dbname}".encode()).digest()[:8],
+                self._key = int.from_bytes(hashlib.sha256(f"beampipe:{pg.dbname}".encode()).digest()[:8],
                                            "big", signed=True)
             else:
                 import pymysql
 
-                conn = pymysql.connect(host=u.hostname or "localhost", port=u.port or 3306, user=user,
-                                       password=password, connect_timeout=10, autocommit=True)
-                self._key = f"beampipe:{dbname}"[:64]
-        except ImportError as err:
-            extra = "postgres" if self.kind == "postgresql" else "mysql"
+                my = config.mysql
+                conn = pymysql.connect(host=my.host, port=my.port, user=my.user, password=my.password,
+                                       connect_timeout=10, autocommit=True)
+                self._key = f"beampipe:{my.database}"[:64]
+        except ImportError as err:  # both drivers are install dependencies of beampipe
             raise MetadataConnectionError(
-                f"metadata store {redact(self.uri)}: the {err.name} driver is missing "
-                f"(pip install 'beampipe[{extra}]')") from None
+                f"metadata store {redact(self.uri)}: the {err.name} driver is missing: reinstall beampipe "
+                "(pip install -c constraints.txt beampipe brings psycopg2-binary and PyMySQL)") from None
         except Exception as err:  # the driver's own error classes
             raise connection_error(self.uri, err) from None
         return conn

@@ -83,8 +83,8 @@ def owner_alive(props: dict[str, Any], now: float | None = None) -> bool:
     now = time.time() if now is None else now
     owner = props.get("owner")
     if isinstance(owner, str) and owner.count("|") == 2:
-        host_name, pid, ticks = owner.split("|")
-        if host_name in (host(), socket.gethostname()) and pid.isdigit():
+        _, pid, ticks = owner.split("|")
+        if is_local(owner) and pid.isdigit():
             seen = _start_ticks(int(pid))
             return seen is not None and (ticks == "?" or seen == "?" or seen == ticks)
     last = props.get("heartbeat_at") or props.get("started_at") or 0.0

@@ -14,8 +14,8 @@ import time
 from typing import Any, Iterable
 
 from beampipe.metadata.artifacts import Artifact, artifact_class
-from beampipe.metadata.connection import (Guard, MetadataConfigError, connection_config, connection_error, store_kind,
-                                          redact, sqlite_path, with_retries)
+from beampipe.metadata.connection import (Guard, MetadataConfigError, connection_config, connection_error,
+                                          redact, sqlite_path, store_kind, with_retries)
 from beampipe.metadata.owner import owner_alive
 
 PIPELINE_CONTEXT = "pipeline"

@@ -156,9 +156,7 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
     check_path_id("node id", node_id)
     for key in node["outputs"]:
         check_path_id(f"node '{node_id}' output key", key)
-    root = ir["pipeline"]["root"]
-    if not io.is_remote(root) and os.path.exists(root) and not os.path.isdir(root):
-        raise NodeError(f"pipeline root {root} is a file, not a directory")
+    _check_root_is_not_a_file(ir["pipeline"]["root"])
     cls = ir_mod.load_component_class(node["component"])
     return NodeLaunch(ir, node, run_id, store, cls, substitute(node["exec_properties"], params))
 
@@ -174,11 +172,15 @@ def open_store(ir: dict[str, Any]) -> MetadataStore:
     root = pipe["root"]
     check_metadata_location(root, uri)
     db_path = sqlite_path(uri)
-    if db_path is not None and os.path.dirname(db_path) == os.path.abspath(root) and "://" not in root:
-        if os.path.exists(root) and not os.path.isdir(root):
-            raise NodeError(f"pipeline root {root} is a file, not a directory")
+    if db_path is not None and not io.is_remote(root) and os.path.dirname(db_path) == os.path.abspath(root):
+        _check_root_is_not_a_file(root)
         os.makedirs(root, exist_ok=True)
     return MetadataStore(uri)
+
+
+def _check_root_is_not_a_file(root: str) -> None:
+    if not io.is_remote(root) and os.path.exists(root) and not os.path.isdir(root):
+        raise NodeError(f"pipeline root {root} is a file, not a directory")
 
 
 def check_metadata_location(root: str, uri: str) -> None:
@@ -277,13 +279,14 @@ def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeRe
     token = Attempt.new_token()
     out_keys = sorted(launch.node["outputs"])
     contexts = launch.contexts()
+    owner = owner_token()
     with remote.log_location(launch.root, log_path, node_id) as local_log, \
             node_log(local_log) as log:  # opened first: a root that cannot hold it records nothing
         exec_id = store.start_execution(launch.type_name, contexts, inputs, {
-            **launch.base_props(), "cache_key": key, "log_path": log_path, "owner": owner_token(),
+            **launch.base_props(), "cache_key": key, "log_path": log_path, "owner": owner,
             "heartbeat_at": time.time(), "pipeline_root": launch.root, "attempt": token,
             "output_keys": json.dumps(out_keys)})
-        attempt = Attempt(launch.root, node_id, exec_id, token, owner_token())
+        attempt = Attempt(launch.root, node_id, exec_id, token, owner)
         log.info("node %s, execution %d (attempt %s), run %s", node_id, exec_id, attempt.name, launch.run_id)
         try:
             outputs = _execute(launch, attempt, inputs, log)

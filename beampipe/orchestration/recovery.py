@@ -19,6 +19,7 @@ from beampipe.metadata.owner import heartbeat_seconds, is_local, owner_alive
 from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
 from beampipe.orchestration.staging import Attempt, remove_inside, staging_base, staging_guard, staging_owner
 
+
 class Heartbeat:
     """Calls ``beat`` every heartbeat interval in a daemon thread until the block ends."""
 
@@ -55,25 +56,28 @@ def abandon(store: MetadataStore, execution: dict[str, Any], root: str) -> None:
                 execution.get("owner", "")).discard(keys)
 
 
-def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str) -> int:
-    """Abandon this node's dead RUNNING executions; returns how many."""
-    dead = [e for e in store.running_executions(NODE_CONTEXT, f"{pipeline}.{node_id}") if not owner_alive(e)]
+def _abandon_dead(store: MetadataStore, root: str, context_type: str, name: str) -> int:
+    """Abandon the dead RUNNING executions of one context; returns how many."""
+    dead = [e for e in store.running_executions(context_type, name) if not owner_alive(e)]
     for execution in dead:
         abandon(store, execution, root)
     return len(dead)
 
 
+def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str) -> int:
+    """Abandon this node's dead RUNNING executions; returns how many."""
+    return _abandon_dead(store, root, NODE_CONTEXT, f"{pipeline}.{node_id}")
+
+
 def reclaim_pipeline(store: MetadataStore, root: str, pipeline: str) -> dict[str, int]:
     """Abandon every dead execution and run of a pipeline, and delete orphaned staging."""
-    dead = [e for e in store.running_executions(PIPELINE_CONTEXT, pipeline) if not owner_alive(e)]
-    for execution in dead:
-        abandon(store, execution, root)
+    executions = _abandon_dead(store, root, PIPELINE_CONTEXT, pipeline)
     runs = 0
     for run in store.runs(pipeline, limit=10_000):
         if run.get("abandoned"):  # runs() already judged its owner dead
             store.set_run_state(pipeline, run["run_id"], "FAILED", abandoned=run["abandoned"])
             runs += 1
-    return {"executions": len(dead), "runs": runs, "staging": remove_orphan_staging(root)}
+    return {"executions": executions, "runs": runs, "staging": remove_orphan_staging(root)}
 
 
 def remove_orphan_staging(root: str) -> int:

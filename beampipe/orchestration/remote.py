@@ -10,7 +10,7 @@ executors never see a remote URI: the launcher *localizes* at its boundary.
 - Outputs: the executor writes into local staging (``staging.staging_base``); publish
   fingerprints the local tree, uploads it to its final unique URI and only then commits
   in MLMD (``launcher._publish``).
-- Node logs: written to a local scratch file (with an owner file beside it, so a killed
+- Node logs: written to a local scratch directory named for its owner (so a killed
   process's log scratch is reclaimed like its staging) and uploaded to
   ``<root>/.beampipe/logs/<run>/<node>.log`` when the node ends, failed or not.
 
