@@ -35,6 +35,9 @@ def register(sub: Any) -> None:
     p.add_argument("--metadata-secret", metavar="NAME[:KEY]",
                    help="Kubernetes Secret holding the metadata password (key default: password); pods get "
                         "it as $BEAMPIPE_METADATA_PASSWORD. Kubeflow, and Airflow with --image")
+    p.add_argument("--mounted", action="append", default=[], metavar="PATH",
+                   help="a local path every pod mounts at the same place (e.g. a PVC, with .with_volume): "
+                        "Kubeflow and Airflow --image refuse other local paths. Repeatable")
     p.add_argument("--pipeline-root", help="where artifacts go (overrides the file's)")
     p.add_argument("--metadata-uri", help="MLMD store the tasks use (overrides the file's)")
     p.set_defaults(func=run)
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         pipeline = load_pipeline(args.pipeline_file, args.pipeline_root, args.metadata_uri)
         ir = ir_mod.compile_pipeline(pipeline)
-        options: dict[str, Any] = {"image": args.image, "python": args.python}
+        options: dict[str, Any] = {"image": args.image, "python": args.python, "mounted": args.mounted}
         if args.image_pull_secret:
             if args.target == "airflow" and not args.image:
                 raise UsageError("--image-pull-secret needs --image (KubernetesPodOperator tasks)")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if args.target == "airflow":
             options["retries"] = args.retries
         text = compiler(args.target)(ir, **options)
-    except (UsageError, WiringError, ValueError) as err:
+    except (UsageError, WiringError, ValueError, OSError) as err:  # OSError: shipping the code
         return fail(str(err))
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

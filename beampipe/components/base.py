@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Artifact
-from beampipe.metadata.ids import PATH_ID_RULE, is_path_id
+from beampipe.metadata.ids import PATH_ID_RULE, RESERVED_NODE_IDS, is_node_id, is_path_id
 
 
 class WiringError(ValueError):
@@ -41,6 +41,7 @@ class Param:
     type: Any = object
     default: Any = None
     required: bool = False
+    path: bool = False  # names a file or folder outside the pipeline root (see data_paths)
 
 
 class RuntimeParameter:
@@ -122,9 +123,10 @@ class BaseComponent:
     def with_id(self, node_id: str) -> "BaseComponent":
         """Name the node; the id becomes a directory under the pipeline root, so it must be
         one safe path segment (no '/', no '..')."""
-        if not is_path_id(node_id):
+        if not is_node_id(node_id):
             raise WiringError(f"{type(self).__name__}.with_id({node_id!r}): the node id is not allowed: "
-                              f"use {PATH_ID_RULE}, because it becomes a directory name")
+                              f"use {PATH_ID_RULE}, other than {sorted(RESERVED_NODE_IDS)}, because it "
+                              "becomes a directory name")
         self._id = node_id
         return self
 
@@ -195,6 +197,14 @@ class BaseComponent:
         lineage both see exactly what the executor reads. The default keeps them all.
         """
         return inputs
+
+    @classmethod
+    def data_paths(cls, exec_properties: dict[str, Any]) -> dict[str, str]:
+        """The files and folders outside the pipeline root this node reads or writes, by
+        property: a compiled pipeline checks that a cluster can reach them. The default
+        reads the parameters declared with ``Param(path=True)``."""
+        return {name: value for name, spec in cls.PARAMETERS.items()
+                if spec.path and isinstance(value := exec_properties.get(name), str) and value}
 
     @classmethod
     def execute(cls, ctx: "ExecContext") -> None:

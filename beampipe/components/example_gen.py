@@ -35,7 +35,7 @@ class _FileBasedExampleGen(BaseComponent):
 
     INPUTS: dict[str, In] = {}
     OUTPUTS = {"examples": Out(Examples)}
-    PARAMETERS = {"input_base": Param(str, required=True), "input_config": Param(dict),
+    PARAMETERS = {"input_base": Param(str, required=True, path=True), "input_config": Param(dict),
                   "output_config": Param(dict), "range_config": Param(dict)}
 
     def __init__(self, input_base: str, input_config: Any = None, output_config: Any = None,

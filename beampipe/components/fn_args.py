@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from beampipe.io import code
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Artifact, HyperParameters
 
@@ -153,10 +154,15 @@ def load_user_fn(module_file: str | None, fn_path: str | None, fn_name: str) -> 
     return fn
 
 
-def _load_module_file(path: str, fn_name: str) -> Any:
-    path = os.path.abspath(path)
+def _load_module_file(module_file: str, fn_name: str) -> Any:
+    """Import a module file: a local path, or a URI (shipped ``_code`` bundles and other
+    remote files are fetched first, ``io.code``); messages name what the user gave."""
+    try:
+        path = os.path.abspath(code.local_copy(module_file))
+    except (code.CodeError, OSError) as err:
+        raise ValueError(f"module file {module_file} (for {fn_name}): {err}") from err
     if not os.path.isfile(path):
-        raise ValueError(f"module file {path} (for {fn_name}) does not exist")
+        raise ValueError(f"module file {module_file} (for {fn_name}) does not exist")
     digest = hashlib.sha1(path.encode()).hexdigest()[:12]
     name = f"beampipe_user_module_{os.path.splitext(os.path.basename(path))[0]}_{digest}"
     directory = os.path.dirname(path)
@@ -168,10 +174,10 @@ def _load_module_file(path: str, fn_name: str) -> Any:
     try:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     except SyntaxError as err:
-        raise ValueError(f"module file {path} (for {fn_name}) has a syntax error at line "
+        raise ValueError(f"module file {module_file} (for {fn_name}) has a syntax error at line "
                          f"{err.lineno}: {err.msg}") from err
     except Exception as err:  # noqa: BLE001 - any load failure is the user's to fix
-        raise ValueError(f"module file {path} (for {fn_name}) failed to load: "
+        raise ValueError(f"module file {module_file} (for {fn_name}) failed to load: "
                          f"{type(err).__name__}: {err}") from err
     sys.modules[name] = module
     return module
@@ -186,7 +192,9 @@ def call_user_fn(fn: Callable[..., Any], fn_name: str, source: str, *args: Any) 
 
 
 def describe_source(module_file: str | None, fn_path: str | None) -> str:
-    return f"module file {os.path.abspath(module_file)}" if module_file else f"{fn_path!r}"
+    if not module_file:
+        return f"{fn_path!r}"
+    return f"module file {module_file if '://' in module_file else os.path.abspath(module_file)}"
 
 
 def _keras_tuner_on_tf_keras(module_file: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from typing import Any
 
 from beampipe import io
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
@@ -42,6 +43,12 @@ class Pusher(BaseComponent):
                               "PushDestination(filesystem=PushDestination.Filesystem(base_directory=...))")
         super().__init__({"model": model, "model_blessing": model_blessing,
                           "infra_blessing": infra_blessing}, {"push_destination": push_destination})
+
+    @classmethod
+    def data_paths(cls, exec_properties: dict[str, Any]) -> dict[str, str]:
+        dest = exec_properties.get("push_destination") or {}
+        base = (dest.get("filesystem") or {}).get("base_directory") if isinstance(dest, dict) else None
+        return {"push_destination": base} if isinstance(base, str) and base else {}
 
     @classmethod
     def execute(cls, ctx: ExecContext) -> None:

@@ -47,7 +47,7 @@ class ImportSchemaGen(BaseComponent):
     """A user-curated schema file (e.g. with drift comparators) as a Schema artifact."""
 
     OUTPUTS = {"schema": Out(Schema)}
-    PARAMETERS = {"schema_file": Param(str, required=True)}
+    PARAMETERS = {"schema_file": Param(str, required=True, path=True)}
 
     def __init__(self, schema_file: str) -> None:
         super().__init__({}, {"schema_file": schema_file})

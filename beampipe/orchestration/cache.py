@@ -77,18 +77,12 @@ def _python_sources(folder: str) -> str:
 
 
 def module_file_fingerprint(path: str) -> str:
-    """The module file and the Python files beside it (helpers it may import)."""
-    if not os.path.isfile(path):
+    """The code a module file brings (it and the Python files beside it, ``io.code``): the same
+    digest for the user's local file and for its shipped copy under ``<root>/_code/``."""
+    try:
+        return io.code.bundle_digest(path)
+    except (io.code.CodeError, OSError):
         return f"missing:{path}"
-    folder = os.path.dirname(os.path.abspath(path))
-    digest = hashlib.sha256()
-    _hash_file(digest, path)
-    for name in sorted(os.listdir(folder)):
-        full = os.path.join(folder, name)
-        if name.endswith(".py") and os.path.isfile(full) and full != os.path.abspath(path):
-            digest.update(name.encode())
-            _hash_file(digest, full)
-    return digest.hexdigest()
 
 
 def cache_key(component_cls: type, exec_properties: dict[str, Any],

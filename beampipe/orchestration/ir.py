@@ -88,7 +88,9 @@ def load_component_class(ref: dict[str, Any]) -> type[BaseComponent]:
         except ImportError:
             if not ref.get("file"):
                 raise
-            module = load_module_from_file(ref["file"], ref["module"])
+            from beampipe import io  # a shipped copy under <root>/_code/ is fetched first
+
+            module = load_module_from_file(io.code.local_copy(ref["file"]), ref["module"])
     obj: Any = module
     for part in ref["name"].split("."):
         obj = getattr(obj, part)

@@ -28,7 +28,7 @@ from typing import Any
 from beampipe import io
 from beampipe.components.base import BaseComponent, ExecContext
 from beampipe.metadata.artifacts import artifact_class
-from beampipe.metadata.ids import check_path_id
+from beampipe.metadata.ids import check_node_id, check_path_id
 from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import NODE_CONTEXT, RUN_CONTEXT, MetadataStore, Outputs
 from beampipe.orchestration import cache, ir as ir_mod, recovery, remote
@@ -153,7 +153,7 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
     check_path_id("run id", run_id)
     check_path_id("pipeline name", ir["pipeline"]["name"])
     node = ir_mod.node(ir, node_id)
-    check_path_id("node id", node_id)
+    check_node_id(node_id)
     for key in node["outputs"]:
         check_path_id(f"node '{node_id}' output key", key)
     _check_root_is_not_a_file(ir["pipeline"]["root"])

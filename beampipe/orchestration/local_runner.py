@@ -27,10 +27,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from beampipe import io
 from beampipe.metadata.ids import check_path_id
 from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import MetadataStore
-from beampipe.orchestration import ir as ir_mod, recovery
+from beampipe.orchestration import ir as ir_mod, recovery, shipping
 from beampipe.orchestration.launcher import (DONE, NodeError, NodeResult, open_store, resolve_parameters,
                                              run_node)
 from beampipe.orchestration.pipeline import Pipeline
@@ -267,6 +268,8 @@ class LocalDagRunner:
             to_node: str | None = None) -> RunResult:
         started = time.time()
         ir = pipeline if isinstance(pipeline, dict) else ir_mod.compile_pipeline(pipeline, keep_secrets=True)
+        if io.is_remote(ir["pipeline"]["root"]):
+            ir = _ship_code(ir)
         pipe = ir["pipeline"]
         values = resolve_parameters(ir, params or {})
         run_id = run_id or new_run_id(pipe["name"])
@@ -313,3 +316,14 @@ class LocalDagRunner:
                 results[node_id] = result
                 report(node_id, "finished", result)
         return results
+
+
+def _ship_code(ir: dict[str, Any]) -> dict[str, Any]:
+    """On an object-store root, record module files as their shipped copies under
+    ``<root>/_code/``, as a compiled pipeline does: runs on every backend then name (and cache
+    on) the same code, which any machine can fetch."""
+    try:
+        return shipping.ship_code(ir)
+    except (io.code.CodeError, OSError) as err:
+        raise NodeError(f"could not ship the pipeline's code to {ir['pipeline']['root']}/{io.code.CODE_DIR}: "
+                        f"{err}") from err

@@ -5,7 +5,7 @@ import os
 from typing import Any, Sequence
 
 from beampipe.components.base import BaseComponent, RuntimeParameter, WiringError
-from beampipe.metadata.ids import PATH_ID_RULE, is_path_id
+from beampipe.metadata.ids import PATH_ID_RULE, RESERVED_NODE_IDS, is_node_id, is_path_id
 
 
 class Pipeline:
@@ -52,8 +52,9 @@ def topological_order(components: list[BaseComponent]) -> list[BaseComponent]:
             raise WiringError(f"two nodes have the id '{comp.id}' ({type(by_id[comp.id]).__name__} "
                               f"and {type(comp).__name__}): give one of them .with_id('...')")
         by_id[comp.id] = comp
-        if not is_path_id(comp.id):
-            raise WiringError(f"node id {comp.id!r} is not allowed: use {PATH_ID_RULE}")
+        if not is_node_id(comp.id):
+            raise WiringError(f"node id {comp.id!r} is not allowed: use {PATH_ID_RULE}, other than "
+                              f"{sorted(RESERVED_NODE_IDS)}")
         for key in comp.outputs:
             if not is_path_id(key):
                 raise WiringError(f"node '{comp.id}': output key {key!r} is not allowed: use {PATH_ID_RULE}")

@@ -5,7 +5,9 @@ Trainer -> Resolver (latest blessed model) -> Evaluator -> Pusher (only if bless
 
 Run it:  beampipe run examples/penguin/penguin_pipeline.py
 Knobs (runtime parameters):  --param train_steps=200 --param accuracy_threshold=0.9
-Environment:  PENGUIN_ROOT (default ./runs/penguin), PENGUIN_TUNE=1 adds the Tuner.
+Environment:  PENGUIN_ROOT (default ./runs/penguin; s3://... or gs://... for an object store),
+PENGUIN_DATA (default: the data folder beside this file; a cluster needs an s3:// or gs:// copy),
+PENGUIN_TUNE=1 adds the Tuner.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import beampipe as tfx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA_ROOT = os.path.join(HERE, "data")
+DATA_ROOT = os.environ.get("PENGUIN_DATA") or os.path.join(HERE, "data")
 MODULE_FILE = os.path.join(HERE, "penguin_utils.py")
 
 

@@ -74,7 +74,7 @@ def _airflow(python: str, env: dict[str, str], script: str, *args: str, timeout:
 
 
 def test_dag_file_imports_only_airflow_and_stdlib(tmp_path):
-    for options in ({}, {"image": "example.com/beampipe:1"}):
+    for options in ({}, {"image": "example.com/beampipe:1", "mounted": [str(tmp_path)]}):
         _, text = _compiled(str(tmp_path), **options)
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.Import):
@@ -131,7 +131,7 @@ def test_airflow_parses_both_dag_flavours(tmp_path, airflow_python, airflow_home
     env = {**airflow_home, "KUBECONFIG": str(tmp_path / "kubeconfig")}
     for options, operator in (({}, "PythonOperator"),
                               ({"image": "example.com/beampipe:1", "metadata_secret": ("mlmd", "pw"),
-                                "image_pull_secret": "regcred"},
+                                "image_pull_secret": "regcred", "mounted": [str(tmp_path)]},
                                "KubernetesPodOperator")):
         text = compile_dag(ir, python=sys.executable, retries=3, **options)
         path = tmp_path / f"dag_{operator}.py"

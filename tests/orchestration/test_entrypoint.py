@@ -156,7 +156,7 @@ def test_compile_cli_writes_both_targets(tmp_path):
     for target, name in (("kubeflow", "p.yaml"), ("airflow", "dag.py")):
         proc = subprocess.run([sys.executable, "-m", "beampipe", "compile", PIPELINE_FILE,
                                "--target", target, "--output", str(tmp_path / name),
-                               "--image", "registry.example/beampipe:1"],
+                               "--image", "registry.example/beampipe:1", "--mounted", str(tmp_path)],
                               env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert "5 nodes" in proc.stdout
@@ -173,7 +173,8 @@ def test_submit_types_parameters_from_the_pipeline_yaml(tmp_path):
 
     module = ir_mod.load_module_from_file(PIPELINE_FILE, "backend_pipeline")
     path = tmp_path / "p.yaml"
-    path.write_text(compile_yaml(ir_mod.compile_pipeline(module.make_pipeline(str(tmp_path)))))
+    path.write_text(compile_yaml(ir_mod.compile_pipeline(module.make_pipeline(str(tmp_path))),
+                                 mounted=[str(tmp_path)]))
     assert typed_arguments(str(path), {"threshold": "3"}) == {"threshold": 3}
     with pytest.raises(ValueError, match="no pipeline parameter 'nope'"):
         typed_arguments(str(path), {"nope": "1"})

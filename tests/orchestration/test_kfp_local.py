@@ -110,15 +110,15 @@ def isolated_kfp_local(tmp_path, monkeypatch) -> IsolatedKfpLocal:
 def _compile_backend(tmp_path) -> tuple[dict, str, object]:
     module = ir_mod.load_module_from_file(PIPELINE_FILE, "backend_pipeline")
     pipeline = module.make_pipeline(str(tmp_path / "root"))
-    pipeline.source_file = str(tmp_path / "compiled" / "backend_pipeline.py")  # as `beampipe compile` sets it
+    pipeline.source_file = PIPELINE_FILE  # as `beampipe compile` sets it; it ships under <root>/_code/
     # The cluster options stay in the file kfp.local runs (it ignores them; a cluster does not).
     (next(c for c in pipeline.components if c.id == "CountRows").with_resources(cpu="500m", memory="1Gi")
      .with_node_selector({"pool": "cpu"}).with_volume("shared-data", "/mnt/data"))
     ir = ir_mod.compile_pipeline(pipeline)
     path = tmp_path / "compiled" / "pipeline.yaml"
     path.parent.mkdir()
-    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1", metadata_secret=("mlmd-db", "pw"),
-                                 image_pull_secret="regcred"))
+    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)], image="registry.example/beampipe:1",
+                                 metadata_secret=("mlmd-db", "pw"), image_pull_secret="regcred"))
     return ir, str(path), module
 
 
@@ -238,7 +238,7 @@ def test_compiled_form_is_what_kfp_local_accepts_and_installs_nothing(tmp_path):
     decoded = re.sub(r"b64gz:[A-Za-z0-9+/=]+", "", text)
     for blob in re.findall(r"b64gz:([A-Za-z0-9+/=]+)", text):
         decoded += gzip.decompress(base64.b64decode(blob)).decode()
-    allowed = (ir["pipeline"]["root"], PIPELINE_FILE, "/mnt/data")
+    allowed = (ir["pipeline"]["root"], "/mnt/data")  # the component file ships under <root>/_code/
     paths = set(re.findall(r"(?<![\w.$-])/[\w.+-]+(?:/[\w.+-]+)+", decoded))
     leaks = {p for p in paths if not p.startswith(allowed)}
     assert not leaks, f"compile-machine paths in the YAML: {sorted(leaks)}"
@@ -257,7 +257,7 @@ def test_penguin_under_kfp_local(tmp_path, isolated_kfp_local):
         module_file=module.MODULE_FILE, serving_model_dir=os.path.join(root, "serving"))
     ir = ir_mod.compile_pipeline(pipeline)
     path = tmp_path / "penguin.yaml"
-    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1"))
+    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)], image="registry.example/beampipe:1"))
     started = time.perf_counter()
     ok, run_id, tasks = isolated_kfp_local.run(str(path))
     print(f"penguin under kfp.local: {time.perf_counter() - started:.1f}s")

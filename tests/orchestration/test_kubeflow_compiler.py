@@ -31,7 +31,7 @@ def _compile(root: str, tmp_path, **options) -> tuple[dict, str]:
     next(c for c in pipeline.components if c.id == "CountRows").with_resources(cpu="500m", memory="1Gi")
     ir = ir_mod.compile_pipeline(pipeline)
     path = tmp_path / "pipeline.yaml"
-    path.write_text(compile_yaml(ir, **options))
+    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)], **options))
     return ir, str(path)
 
 
@@ -237,7 +237,7 @@ def test_parameter_names_that_are_not_python_identifiers(tmp_path, monkeypatch):
                                          "class": {"type": "str", "default": "a"},
                                          NODE_INPUT: {"type": "float", "default": 0.5}})
     path = tmp_path / "p.yaml"
-    path.write_text(compile_yaml(ir))
+    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)]))
     spec = _strict_spec(str(path))
     assert {"train-steps", "class", NODE_INPUT} <= set(spec.root.input_definitions.parameters)
     task = spec.root.dag.tasks["judge"]
@@ -276,7 +276,7 @@ def test_parameter_types_and_name_checks(tmp_path):
     ir["pipeline"]["parameters"].update({"rate": {"type": "float", "default": 0.5},
                                          "label": {"type": "str", "default": "x"}})
     path = tmp_path / "p.yaml"
-    path.write_text(compile_yaml(ir))
+    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)]))
     spec = _strict_spec(str(path))
     assert spec.pipeline_info.name == "typed-params"
     types = {k: v.parameter_type for k, v in spec.root.input_definitions.parameters.items()}
@@ -287,11 +287,11 @@ def test_parameter_types_and_name_checks(tmp_path):
 
     ir["pipeline"]["parameters"][IR_PARAMETER] = {"type": "str", "default": ""}
     with pytest.raises(ValueError, match="reserved"):
-        compile_yaml(ir)
+        compile_yaml(ir, mounted=[str(tmp_path)])
     del ir["pipeline"]["parameters"][IR_PARAMETER]
     ir["nodes"].append({**ir["nodes"][0], "id": "makerows"})
     with pytest.raises(ValueError, match="both become KFP task 'makerows'"):
-        compile_yaml(ir)
+        compile_yaml(ir, mounted=[str(tmp_path)])
 
 
 def test_kubernetes_options_become_the_platform_spec(tmp_path):
@@ -308,7 +308,8 @@ def test_kubernetes_options_become_the_platform_spec(tmp_path):
      .with_tolerations([{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]))
     ir = ir_mod.compile_pipeline(pipeline)
     path = tmp_path / "k8s.yaml"
-    path.write_text(compile_yaml(ir, image="registry.example/beampipe:1", metadata_secret=("mlmd-db", "pw"),
+    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)], image="registry.example/beampipe:1",
+                                 metadata_secret=("mlmd-db", "pw"),
                                  image_pull_secret="regcred"))
     with open(path) as f:
         spec_doc, platform_doc = list(yaml.safe_load_all(f))

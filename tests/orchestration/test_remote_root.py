@@ -58,7 +58,7 @@ def _output_prefixes(root: str) -> set[str]:
     """Every ``<root>/<node>/<key>/<attempt>`` prefix that holds a file."""
     found = set()
     for node in io.listdir(root) if io.exists(root) else []:
-        if node.startswith("."):
+        if node.startswith(".") or node == io.code.CODE_DIR:
             continue
         for key in io.listdir(io.join(root, node)):
             found.update(io.join(root, node, key, name) for name in io.listdir(io.join(root, node, key)))

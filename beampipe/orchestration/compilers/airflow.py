@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from typing import Any, Sequence
 
+from beampipe.orchestration import shipping
 from beampipe.orchestration.compilers import task_id
 from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 
@@ -97,12 +98,16 @@ def node_arguments(node_id: str) -> list:
 
 def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None = None,
                 retries: int = 1, retry_delay_seconds: int = 30, dag_id: str | None = None,
-                metadata_secret: tuple[str, str] | None = None, image_pull_secret: str | None = None) -> str:
+                metadata_secret: tuple[str, str] | None = None, image_pull_secret: str | None = None,
+                mounted: Sequence[str] = ()) -> str:
     """The DAG file's text. ``image`` selects KubernetesPodOperator, else local PythonOperator.
-    ``metadata_secret`` (Secret name, key) gives pods the metadata password as an env var."""
+    ``metadata_secret`` (Secret name, key) gives pods the metadata password as an env var.
+    The user's code is shipped through the pipeline root (``shipping``); with ``image`` every
+    path must be a remote URI or under a ``mounted`` path, as pods share no disk with us."""
     if metadata_secret is not None and not image:
         raise ValueError("--metadata-secret needs --image (KubernetesPodOperator tasks); local Airflow "
                          "tasks read $BEAMPIPE_METADATA_PASSWORD from the worker's environment")
+    ir = shipping.prepare(ir, cluster=bool(image), mounted=mounted)
     pipe = ir["pipeline"]
     name = dag_id or re.sub(r"[^A-Za-z0-9_.-]", "_", pipe["name"])
     defaults = {k: p.get("default") for k, p in pipe.get("parameters", {}).items()}

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any
+from typing import Any, Sequence
 
+from beampipe.orchestration import shipping
 from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 from beampipe.orchestration.kfp_task import JOB_NAME_PLACEHOLDER, JOB_UUID_PLACEHOLDER
 
@@ -68,7 +69,7 @@ def build_spec(ir: dict[str, Any], image: str | None = None, python: str = DEFAU
     spec.default_pipeline_root = pipe["root"]
 
     root_inputs = spec.root.input_definitions.parameters
-    _parameter(root_inputs[IR_PARAMETER], "STRING", encode_ir(_shipped_ir(ir)), pb)
+    _parameter(root_inputs[IR_PARAMETER], "STRING", encode_ir(ir), pb)
     root_inputs[IR_PARAMETER].description = "the beampipe IR (gzipped JSON, base64); do not edit"
     for name, p in params.items():
         _parameter(root_inputs[name], _KFP_TYPES[p["type"]], p.get("default"), pb)
@@ -88,12 +89,6 @@ def build_spec(ir: dict[str, Any], image: str | None = None, python: str = DEFAU
     spec.deployment_spec.CopyFrom(json_format.ParseDict(
         json_format.MessageToDict(deployment), struct_pb2.Struct()))
     return spec
-
-
-def _shipped_ir(ir: dict[str, Any]) -> dict[str, Any]:
-    """The IR as the YAML carries it: without the pipeline file's path, which nothing reads at
-    run time and which means nothing on a cluster."""
-    return {**ir, "pipeline": {**ir["pipeline"], "source_file": None}}
 
 
 def argument_names(params: dict[str, Any]) -> dict[str, str]:
@@ -164,12 +159,17 @@ def _add_task(spec: Any, deployment: Any, tid: str, node_id: str, upstream: list
 
 def compile_yaml(ir: dict[str, Any], image: str | None = None, python: str | None = None,
                  metadata_secret: tuple[str, str] | None = None, image_pull_secret: str | None = None,
-                 **_: Any) -> str:
+                 mounted: Sequence[str] = (), **_: Any) -> str:
     """The pipeline YAML text as `kfp.compiler` writes it: the PipelineSpec as a document, then,
-    when any Kubernetes option is set, the Kubernetes platform spec as a second one."""
+    when any Kubernetes option is set, the Kubernetes platform spec as a second one.
+
+    Pods share nothing with this machine: every path must be a remote URI or under a
+    ``mounted`` path (``shipping.check_cluster_paths``), and the user's code is shipped
+    through the pipeline root first (``shipping.ship_code``)."""
     import yaml
     from google.protobuf import json_format
 
+    ir = shipping.prepare(ir, cluster=True, mounted=mounted)
     spec = build_spec(ir, image=image, python=python or DEFAULT_PYTHON)
     docs = [json_format.MessageToDict(spec)]
     platform = platform_spec(ir, metadata_secret, image_pull_secret)
