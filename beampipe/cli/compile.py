@@ -35,6 +35,12 @@ def register(sub: Any) -> None:
     p.add_argument("--metadata-secret", metavar="NAME[:KEY]",
                    help="Kubernetes Secret holding the metadata password (key default: password); pods get "
                         "it as $BEAMPIPE_METADATA_PASSWORD. Kubeflow, and Airflow with --image")
+    p.add_argument("--storage-secret", metavar="NAME",
+                   help="Kubernetes Secret whose AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY keys pods get as "
+                        "environment variables (Kubeflow, and Airflow with --image)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="a plain setting for every pod, e.g. AWS_ENDPOINT_URL=http://minio:9000 or "
+                        "AWS_REGION=eu-west-1 (never a secret: those come from Secrets). Repeatable")
     p.add_argument("--mounted", action="append", default=[], metavar="PATH",
                    help="a local path every pod mounts at the same place (e.g. a PVC, with .with_volume): "
                         "Kubeflow and Airflow --image refuse other local paths. Repeatable")
@@ -62,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
             if not name:
                 raise UsageError(f"--metadata-secret {args.metadata_secret!r}: expected NAME or NAME:KEY")
             options["metadata_secret"] = (name, key or "password")
+        if args.storage_secret:
+            options["storage_secret"] = args.storage_secret
+        if args.env:
+            options["env"] = parse_env(args.env)
         if args.target == "airflow":
             options["retries"] = args.retries
         text = compiler(args.target)(ir, **options)
@@ -80,3 +90,13 @@ def run(args: argparse.Namespace) -> int:
                  else "in their environment (or --metadata-secret NAME[:KEY] on Kubernetes)")
         print(f"the metadata password was not compiled: tasks read $BEAMPIPE_METADATA_PASSWORD {where}")
     return 0
+
+
+def parse_env(items: list[str]) -> dict[str, str]:
+    env = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--env {item!r}: expected NAME=VALUE")
+        env[name] = value
+    return env

@@ -1,12 +1,7 @@
 """The compiled KFP YAML under KFP's own local runner (kfp.local, SubprocessRunner without a
 venv): every task a Lightweight Python Component that hands its node to beampipe's launcher.
-
-kfp.local starts each task with the caller's working directory and environment and has no
-option to change either. A pod starts in a directory of its own with a private /tmp, so
-the ``isolated_kfp_local`` fixture wraps kfp.local's one process-starting function to give
-every task an empty working directory and TMPDIR of its own, and calls kfp.local from yet
-another directory. Everything a task needs must come from the IR, the pipeline root, the
-metadata store and the "image" (this venv, with the worktree on PYTHONPATH).
+Each task runs in an empty working directory and TMPDIR of its own (``tests.support.kfp_local``).
+The real pipeline on an object store: ``test_kfp_penguin_s3``.
 """
 from __future__ import annotations
 
@@ -15,9 +10,6 @@ import gzip
 import json
 import os
 import re
-import subprocess
-import time
-import warnings
 
 import pytest
 import yaml
@@ -28,83 +20,12 @@ from beampipe.orchestration import ir as ir_mod
 from beampipe.orchestration.compilers.kubeflow import compile_yaml
 from beampipe.orchestration.entrypoint import FINISH_RUN
 from beampipe.orchestration.kfp_task import kfp_run_id
+from tests.support.kfp_local import assert_isolated as _assert_isolated, isolated_kfp_local  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PIPELINE_FILE = os.path.join(HERE, "backend_pipeline.py")
-PENGUIN_DIR = os.path.join(REPO, "examples", "penguin")
 NODES = ["MakeRows", "CountRows", "Judge", "Push", "Announce"]
-
-
-class IsolatedKfpLocal:
-    """kfp.local with every task in an empty working directory and TMPDIR of its own; keeps,
-    per task, the node it ran, the KFP job placeholders it received and its output."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.tasks: list[dict] = []
-
-    def run_subprocess(self, full_command: list[str]) -> int:
-        """Stands in for kfp.local.subprocess_task_handler.run_local_subprocess."""
-        task_dir = os.path.join(self.base, f"task-{len(self.tasks):03d}")
-        cwd, tmp = os.path.join(task_dir, "cwd"), os.path.join(task_dir, "tmp")
-        os.makedirs(cwd)
-        os.makedirs(tmp)
-        executor_input = json.loads(full_command[full_command.index("--executor_input") + 1])
-        proc = subprocess.run(full_command, cwd=cwd, env={**os.environ, "TMPDIR": tmp},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
-        values = executor_input["inputs"]["parameterValues"]
-        self.tasks.append({"node": values["beampipe_node"], "job_name": values["beampipe_job_name"],
-                           "job_uuid": values["beampipe_job_uuid"], "returncode": proc.returncode,
-                           "status": _status_output(executor_input["outputs"]["outputFile"]),
-                           "output": proc.stdout, "cwd": cwd, "tmp": tmp})
-        print(proc.stdout)
-        return proc.returncode
-
-    def run(self, pipeline_yaml: str, **arguments) -> tuple[bool, str, list[dict]]:
-        """One kfp.local run of the YAML: (succeeded, beampipe run id, its tasks)."""
-        from kfp import components
-
-        first = len(self.tasks)
-        pipeline = components.load_component_from_file(pipeline_yaml)
-        with warnings.catch_warnings():  # "non-Python base image": the image is ours, kfp guesses by name
-            warnings.simplefilter("ignore", RuntimeWarning)
-            try:
-                pipeline(**arguments)
-                ok = True
-            except RuntimeError as err:
-                plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # kfp.local colours its messages
-                assert "finished with status FAILURE. Inner task failed:" in plain, plain
-                ok = False
-        tasks = self.tasks[first:]
-        jobs = {(t["job_name"], t["job_uuid"]) for t in tasks}
-        assert len(jobs) == 1, f"tasks of one KFP run got different job placeholders: {jobs}"
-        [(name, uuid)] = jobs
-        return ok, kfp_run_id(name, uuid), tasks
-
-
-def _status_output(executor_output: str) -> str | None:
-    """The task's ``status`` output parameter, as KFP reads it (None when the task failed)."""
-    if not os.path.exists(executor_output):
-        return None
-    with open(executor_output) as f:
-        return json.load(f)["parameterValues"]["status"]
-
-
-@pytest.fixture
-def isolated_kfp_local(tmp_path, monkeypatch) -> IsolatedKfpLocal:
-    from kfp import local
-    from kfp.local import subprocess_task_handler
-
-    harness = IsolatedKfpLocal(str(tmp_path / "tasks"))
-    monkeypatch.setattr(subprocess_task_handler, "run_local_subprocess", harness.run_subprocess)
-    monkeypatch.setenv("PYTHONPATH", REPO)  # the image: beampipe importable, nothing else of ours
-    monkeypatch.delenv("BEAMPIPE_METADATA_URI", raising=False)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp-local"))
-    return harness
 
 
 def _compile_backend(tmp_path) -> tuple[dict, str, object]:
@@ -128,16 +49,6 @@ def _statuses(store: MetadataStore, run_id: str) -> dict[str, str]:
     for ex in sorted(store.executions_in_context(RUN_CONTEXT, run_id), key=lambda e: e["id"]):
         latest[ex["node_id"]] = ex["state"]
     return latest
-
-
-def _assert_isolated(tasks: list[dict], tmp_too: bool = True) -> None:
-    """Each task had its own directories, and left its working directory (and TMPDIR: the
-    component program removes itself) as it found them."""
-    assert len({t["cwd"] for t in tasks}) == len({t["tmp"] for t in tasks}) == len(tasks)
-    for t in tasks:
-        assert os.listdir(t["cwd"]) == [], f"task {t['node']} wrote into its working directory"
-        if tmp_too:
-            assert os.listdir(t["tmp"]) == [], f"task {t['node']} left {os.listdir(t['tmp'])} in TMPDIR"
 
 
 def _run_state(store: MetadataStore, run_id: str) -> dict:
@@ -243,32 +154,6 @@ def test_compiled_form_is_what_kfp_local_accepts_and_installs_nothing(tmp_path):
     leaks = {p for p in paths if not p.startswith(allowed)}
     assert not leaks, f"compile-machine paths in the YAML: {sorted(leaks)}"
     assert str(tmp_path / "compiled") not in decoded and REPO + "/beampipe" not in decoded
-
-
-@pytest.mark.e2e
-def test_penguin_under_kfp_local(tmp_path, isolated_kfp_local):
-    """The real pipeline (TFDV, TFT, Keras, TFMA) under kfp.local, one run: every node COMPLETE
-    in MLMD and the run closed COMPLETE."""
-    module = ir_mod.load_module_from_file(os.path.join(PENGUIN_DIR, "penguin_pipeline.py"),
-                                          "penguin_pipeline_under_kfp_local")
-    root = str(tmp_path / "root")
-    pipeline = module.create_pipeline(
-        pipeline_name="penguin", pipeline_root=root, data_root=module.DATA_ROOT,
-        module_file=module.MODULE_FILE, serving_model_dir=os.path.join(root, "serving"))
-    ir = ir_mod.compile_pipeline(pipeline)
-    path = tmp_path / "penguin.yaml"
-    path.write_text(compile_yaml(ir, mounted=[str(tmp_path)], image="registry.example/beampipe:1"))
-    started = time.perf_counter()
-    ok, run_id, tasks = isolated_kfp_local.run(str(path))
-    print(f"penguin under kfp.local: {time.perf_counter() - started:.1f}s")
-    assert ok, tasks[-1]["output"][-3000:]
-    _assert_isolated(tasks, tmp_too=False)
-    store = MetadataStore(ir["pipeline"]["metadata_uri"])
-    try:
-        assert _statuses(store, run_id) == {n["id"]: "COMPLETE" for n in ir["nodes"]}
-        assert next(r for r in store.runs("penguin") if r["run_id"] == run_id)["state"] == "COMPLETE"
-    finally:
-        store.close()
 
 
 def test_run_id_from_kfp_job_placeholders(capsys):

@@ -149,3 +149,32 @@ def test_yaml_documents_parse(tmp_path, s3_root):
     pipeline = _penguin(s3_root, f"{s3_root}/data", f"{s3_root}/serving")
     docs = list(yaml.safe_load_all(compile_yaml(ir_mod.compile_pipeline(pipeline))))
     assert docs[0]["defaultPipelineRoot"] == s3_root
+
+
+def test_storage_credentials_come_from_a_secret_and_settings_from_env(s3_root):
+    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+    from google.protobuf import json_format
+
+    ir = ir_mod.compile_pipeline(_penguin(s3_root, f"{s3_root}/data", f"{s3_root}/serving"))
+    text = compile_yaml(ir, storage_secret="s3-creds", env={"AWS_ENDPOINT_URL": "http://seaweed:8333"})
+    spec_doc, platform_doc = list(yaml.safe_load_all(text))
+    json_format.ParseDict(platform_doc, pb.PlatformSpec())
+    executors = platform_doc["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert len(executors) == len(ir["nodes"]) + 1  # and the task that closes the run
+    for config in executors.values():
+        assert config["secretAsEnv"] == [{"secretName": "s3-creds", "keyToEnv": [
+            {"secretKey": "AWS_ACCESS_KEY_ID", "envVar": "AWS_ACCESS_KEY_ID"},
+            {"secretKey": "AWS_SECRET_ACCESS_KEY", "envVar": "AWS_SECRET_ACCESS_KEY"}]}]
+    for executor in spec_doc["deploymentSpec"]["executors"].values():
+        assert {"name": "AWS_ENDPOINT_URL", "value": "http://seaweed:8333"} in executor["container"]["env"]
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] not in text and os.environ["AWS_ACCESS_KEY_ID"] not in text
+
+    dag = compile_dag(ir, image="registry.example/beampipe:1", storage_secret="s3-creds",
+                      env={"AWS_REGION": "us-east-1"})
+    assert "Secret(\"env\", 'AWS_SECRET_ACCESS_KEY', 's3-creds', 'AWS_SECRET_ACCESS_KEY')" in dag
+    assert "ENV = {'AWS_REGION': 'us-east-1'}" in dag
+    for bad in ({"AWS_SECRET_ACCESS_KEY": "x"}, {"MY_DB_PASSWORD": "x"}, {"1BAD": "x"}):
+        with pytest.raises(ValueError, match="--env"):
+            compile_yaml(ir, env=bad)
+    with pytest.raises(ValueError, match="need --image"):
+        compile_dag(ir, storage_secret="s3-creds")

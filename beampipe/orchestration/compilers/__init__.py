@@ -6,6 +6,7 @@ backends share the launcher's caching, lineage and failure semantics.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 TARGETS = ("airflow", "kubeflow")
@@ -26,3 +27,22 @@ def task_id(node_id: str) -> str:
     """Node ids as Airflow task ids ([A-Za-z0-9_.-]); KFP names are made in kubeflow.py."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in node_id)
 
+
+
+# Environment names whose values are secrets: they reach pods from Kubernetes Secrets only.
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|CREDENTIAL|^AWS_ACCESS_KEY_ID$", re.IGNORECASE)
+# What --storage-secret maps: the Secret's keys, named as boto3/s3fs read them from the environment.
+STORAGE_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def check_env(env: dict[str, str]) -> dict[str, str]:
+    """Plain settings for every task (``--env AWS_ENDPOINT_URL=...``): valid names, and no
+    secret, whose value would then sit in the compiled file for anyone to read."""
+    for name in env:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"--env {name}: not an environment variable name")
+        if _SECRET_NAME.search(name):
+            raise ValueError(f"--env {name}: a secret's value must not be compiled into the pipeline; "
+                             "give it to the pods from a Kubernetes Secret (--storage-secret NAME for "
+                             "AWS keys, --metadata-secret NAME[:KEY] for the metadata password)")
+    return dict(env)

@@ -18,7 +18,7 @@ import sys
 from typing import Any, Sequence
 
 from beampipe.orchestration import shipping
-from beampipe.orchestration.compilers import task_id
+from beampipe.orchestration.compilers import STORAGE_SECRET_KEYS, check_env, task_id
 from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 
 SKIP_EXIT_CODE = 99
@@ -99,7 +99,8 @@ def node_arguments(node_id: str) -> list:
 def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None = None,
                 retries: int = 1, retry_delay_seconds: int = 30, dag_id: str | None = None,
                 metadata_secret: tuple[str, str] | None = None, image_pull_secret: str | None = None,
-                mounted: Sequence[str] = ()) -> str:
+                mounted: Sequence[str] = (), storage_secret: str | None = None,
+                env: dict[str, str] | None = None) -> str:
     """The DAG file's text. ``image`` selects KubernetesPodOperator, else local PythonOperator.
     ``metadata_secret`` (Secret name, key) gives pods the metadata password as an env var.
     The user's code is shipped through the pipeline root (``shipping``); with ``image`` every
@@ -107,6 +108,10 @@ def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None
     if metadata_secret is not None and not image:
         raise ValueError("--metadata-secret needs --image (KubernetesPodOperator tasks); local Airflow "
                          "tasks read $BEAMPIPE_METADATA_PASSWORD from the worker's environment")
+    if (storage_secret or env) and not image:
+        raise ValueError("--storage-secret and --env need --image (KubernetesPodOperator tasks); local "
+                         "Airflow tasks read AWS_* settings from the worker's environment")
+    env = check_env(env or {})
     ir = shipping.prepare(ir, cluster=bool(image), mounted=mounted)
     pipe = ir["pipeline"]
     name = dag_id or re.sub(r"[^A-Za-z0-9_.-]", "_", pipe["name"])
@@ -115,7 +120,7 @@ def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None
                           example_conf=json.dumps(defaults) if defaults else "{}")
     if image:
         text += _K8S.format(ir_b64=encode_ir(ir), image=image, skip_code=SKIP_EXIT_CODE)
-        text += _secrets(metadata_secret)
+        text += _secrets(metadata_secret, storage_secret) + f"ENV = {env!r}\n"
         if any((n.get("kubernetes") or {}).get("volumes") for n in ir["nodes"]):
             text += "from kubernetes.client import models as k8s  # the cncf provider's own dependency\n"
     else:
@@ -127,15 +132,17 @@ def compile_dag(ir: dict[str, Any], python: str | None = None, image: str | None
     return text
 
 
-def _secrets(metadata_secret: tuple[str, str] | None) -> str:
-    """SECRETS for every pod: the metadata password from a Kubernetes Secret, never its value."""
-    if metadata_secret is None:
-        return "SECRETS = []\n"
+def _secrets(metadata_secret: tuple[str, str] | None, storage_secret: str | None = None) -> str:
+    """SECRETS for every pod: the metadata password and the storage keys from Kubernetes
+    Secrets, never their values."""
     from beampipe.metadata.connection import PASSWORD_ENV
 
-    name, key = metadata_secret
-    return ("from airflow.providers.cncf.kubernetes.secret import Secret\n\n"
-            f"SECRETS = [Secret(\"env\", {PASSWORD_ENV!r}, {name!r}, {key!r})]\n")
+    entries = [(PASSWORD_ENV, *metadata_secret)] if metadata_secret is not None else []
+    entries += [(key, storage_secret, key) for key in STORAGE_SECRET_KEYS] if storage_secret else []
+    if not entries:
+        return "SECRETS = []\n"
+    listed = ", ".join(f"Secret(\"env\", {env!r}, {name!r}, {key!r})" for env, name, key in entries)
+    return f"from airflow.providers.cncf.kubernetes.secret import Secret\n\nSECRETS = [{listed}]\n"
 
 
 def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
@@ -167,7 +174,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
                 f"        task_id={tid!r}, name={tid.lower().replace('_', '-')!r}, namespace=NAMESPACE,",
                 f"        image=IMAGE, cmds=[{image_python!r}],",
                 f"        arguments=node_arguments({node['id']!r}),",
-                '        env_vars={"TF_USE_LEGACY_KERAS": "1", '
+                '        env_vars={**ENV, "TF_USE_LEGACY_KERAS": "1", '
                 '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)},',
                 f"        skip_on_exit_code=SKIP_EXIT_CODE, trigger_rule={trigger}, secrets=SECRETS,",
                 *_k8s_resources(node.get("resources") or {}),
