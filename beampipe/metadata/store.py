@@ -157,6 +157,12 @@ class MetadataStore:
         rows.sort(key=lambda r: r.get("started_at", 0), reverse=True)
         return rows[:limit]
 
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """One run's recorded properties (None if unknown)."""
+        ctx = self.call("get_context_by_type_and_name", RUN_CONTEXT, run_id)
+        return None if ctx is None else {"run_id": ctx.name, "context_id": ctx.id,
+                                         **_props(ctx.custom_properties, self._pg)}
+
     # -- executions ----------------------------------------------------------
     def start_execution(self, type_name: str, contexts: list[Any], inputs: Outputs,
                         props: dict[str, Any]) -> int:

@@ -275,7 +275,7 @@ def _intact(artifact: Any) -> bool:
 
 def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeResult:
     store, node_id, log_path = launch.store, launch.node_id, launch.log_path
-    recovery.reclaim_node(store, launch.root, launch.pipeline, node_id)
+    recovery.reclaim_node(store, launch.root, launch.pipeline, node_id, launch.run_id)
     token = Attempt.new_token()
     out_keys = sorted(launch.node["outputs"])
     contexts = launch.contexts()

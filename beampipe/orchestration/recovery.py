@@ -56,17 +56,33 @@ def abandon(store: MetadataStore, execution: dict[str, Any], root: str) -> None:
                 execution.get("owner", "")).discard(keys)
 
 
-def _abandon_dead(store: MetadataStore, root: str, context_type: str, name: str) -> int:
+def _abandon_dead(store: MetadataStore, root: str, context_type: str, name: str,
+                  current_run: str | None = None) -> int:
     """Abandon the dead RUNNING executions of one context; returns how many."""
     dead = [e for e in store.running_executions(context_type, name) if not owner_alive(e)]
     for execution in dead:
         abandon(store, execution, root)
+        if current_run is not None and execution.get("run_id") not in (None, current_run):
+            _fail_unfinished_run(store, execution)
     return len(dead)
 
 
-def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str) -> int:
-    """Abandon this node's dead RUNNING executions; returns how many."""
-    return _abandon_dead(store, root, NODE_CONTEXT, f"{pipeline}.{node_id}")
+def _fail_unfinished_run(store: MetadataStore, execution: dict[str, Any]) -> None:
+    """A compiled run (Airflow, KFP) has no process of its own to judge: when one of its nodes
+    died and a later run reclaims it, that run can no longer complete. (A retry within the same
+    run, as Airflow's retries do, is not a later run: its run carries on.)"""
+    run = store.run(execution["run_id"])
+    if run is None or run.get("state") in ("COMPLETE", "FAILED") or (run.get("owner") and owner_alive(run)):
+        return
+    store.set_run_state(execution.get("pipeline") or run.get("pipeline", ""), run["run_id"], "FAILED",
+                        abandoned=f"node '{execution.get('node_id', '?')}' died and was reclaimed")
+
+
+def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str,
+                 current_run: str | None = None) -> int:
+    """Abandon this node's dead RUNNING executions; returns how many. A dead execution of
+    another run than ``current_run`` also ends that run FAILED, if nothing else has."""
+    return _abandon_dead(store, root, NODE_CONTEXT, f"{pipeline}.{node_id}", current_run)
 
 
 def reclaim_pipeline(store: MetadataStore, root: str, pipeline: str) -> dict[str, int]:

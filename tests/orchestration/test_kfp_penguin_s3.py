@@ -117,6 +117,8 @@ def test_penguin_yaml_on_s3_and_postgres_under_kfp_local(s3_server, postgres_ser
         assert states["Transform"] == "CACHED" and states["Trainer"] == "COMPLETE", states
         [dead] = [e for e in store.executions_in_context(RUN_CONTEXT, killed) if e["node_id"] == "Trainer"]
         assert dead["state"] == "FAILED" and "abandoned" in dead, dead
+        # kfp.local never ran the killed run's closing task: the reclaim ended that run too.
+        assert store.run(killed)["state"] == "FAILED" and "Trainer" in store.run(killed)["abandoned"]
         # Every Trainer prefix on S3 is a LIVE artifact: the killed attempt's upload is gone.
         assert _attempt_prefixes(root, "Trainer") == _live_uris(store, "Trainer")
     finally:

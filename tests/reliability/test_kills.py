@@ -80,3 +80,24 @@ def test_runs_never_shows_a_killed_run_as_running(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": REPO}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert run["run_id"] in proc.stdout and "RUNNING" not in proc.stdout.upper()
+
+
+def test_reclaiming_a_dead_node_of_a_compiled_run_ends_that_run(tmp_path):
+    """A compiled run (KFP, Airflow) has no owner process; its closing task may never run (kfp.local
+    stops at a failed task). When a later run reclaims its dead node, the run is FAILED; a retry in
+    the same run, and a finished run, keep their state."""
+    import time
+
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration import recovery
+
+    root = str(tmp_path)
+    store = MetadataStore(os.path.join(root, "m.sqlite"))
+    dead = {"node_id": "n", "pipeline": "p", "owner": "nohost|1|1", "heartbeat_at": time.time() - 3600}
+    for run_id in ("killed", "retried", "closed"):
+        store.start_execution("t.N", store.contexts("p", run_id, "n"), {}, {**dead, "run_id": run_id})
+    store.set_run_state("p", "closed", "COMPLETE")
+    assert recovery.reclaim_node(store, root, "p", "n", current_run="retried") == 3
+    assert store.run("killed")["state"] == "FAILED" and "'n' died" in store.run("killed")["abandoned"]
+    assert store.run("retried")["state"] == "RUNNING"
+    assert store.run("closed")["state"] == "COMPLETE"
