@@ -13,8 +13,8 @@ on first remote use, so local runs and the CLI start as fast as before.
 from __future__ import annotations
 
 from beampipe.io.backends import BackendUnavailable, StorageAuthError, StorageConnectionError, StorageError
-from beampipe.io.files import (FileStat, TreeUsage, exists, glob, isdir, isfile, listdir, makedirs, open, read_bytes,
-                               read_text, size, stat, usage, walk, write_bytes, write_text)
+from beampipe.io.files import (FileStat, TreeUsage, exists, glob, isdir, isfile, listdir, makedirs, open,
+                               read_bytes, read_text, size, stat, usage, walk, write_bytes, write_text)
 from beampipe.io.hashing import fingerprint, hash_file_into
 from beampipe.io.tree import UnsafeDeleteError, copy, remove, rename, rename_is_atomic, rmtree
 from beampipe.io.scratch import local_output, localize, upload_dir

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from beampipe.metadata.owner import heartbeat_seconds, is_local, owner_alive
 from beampipe.metadata.store import NODE_CONTEXT, PIPELINE_CONTEXT, MetadataStore
+from beampipe.orchestration.root_stores import register_store
 from beampipe.orchestration.staging import Attempt, remove_inside, staging_base, staging_guard, staging_owner
 
 
@@ -65,7 +66,10 @@ def _abandon_dead(store: MetadataStore, root: str, context_type: str, name: str)
 
 
 def reclaim_node(store: MetadataStore, root: str, pipeline: str, node_id: str) -> int:
-    """Abandon this node's dead RUNNING executions; returns how many."""
+    """Abandon this node's dead RUNNING executions; returns how many. Called by the launcher
+    before an attempt writes anything, on every backend: so this is also where the store
+    registers itself on the root (``root_stores``), which ``beampipe gc`` relies on."""
+    register_store(root, store.uri)
     return _abandon_dead(store, root, NODE_CONTEXT, f"{pipeline}.{node_id}")
 
 
