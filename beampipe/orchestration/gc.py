@@ -237,7 +237,7 @@ def scan(root: str, stores: list[MetadataStore], min_age: float = DEFAULT_MIN_AG
         debris = _measure(uri, "output", now)
         if debris is None:
             continue
-        if debris.age is None or debris.age < min_age:
+        if min_age > 0 and (debris.age is None or debris.age < min_age):  # unknown age: not provably old
             report.young.append(debris)
         else:
             report.debris.append(debris)
