@@ -13,8 +13,8 @@ on first remote use, so local runs and the CLI start as fast as before.
 from __future__ import annotations
 
 from beampipe.io.backends import BackendUnavailable, StorageAuthError, StorageConnectionError, StorageError
-from beampipe.io.files import (FileStat, exists, glob, isdir, isfile, listdir, makedirs, open, read_bytes,
-                               read_text, size, stat, walk, write_bytes, write_text)
+from beampipe.io.files import (FileStat, TreeUsage, exists, glob, isdir, isfile, listdir, makedirs, open,
+                               read_bytes, read_text, size, stat, usage, walk, write_bytes, write_text)
 from beampipe.io.hashing import fingerprint, hash_file_into
 from beampipe.io.tree import UnsafeDeleteError, copy, remove, rename, rename_is_atomic, rmtree
 from beampipe.io.scratch import local_output, localize, upload_dir
@@ -24,9 +24,10 @@ from beampipe.io import code  # noqa: E402 - after files and uri, which it uses
 
 __all__ = [
     "BackendUnavailable", "FileStat", "Location", "S3Settings", "StorageAuthError", "StorageConnectionError",
-    "StorageError", "UnsafeDeleteError", "basename", "beam_s3_options", "code", "copy", "dirname", "exists",
+    "StorageError", "TreeUsage", "UnsafeDeleteError", "basename", "beam_s3_options", "code", "copy", "dirname",
+    "exists",
     "fingerprint", "glob", "hash_file_into", "is_remote", "is_within", "isdir", "isfile", "join", "listdir",
     "local_output", "localize", "makedirs", "normalize", "open", "parse", "read_bytes", "read_text", "redact",
-    "relative", "remove", "rename", "rename_is_atomic", "rmtree", "size", "stat", "upload_dir", "walk",
+    "relative", "remove", "rename", "rename_is_atomic", "rmtree", "size", "stat", "upload_dir", "usage", "walk",
     "with_beam_s3_options", "write_bytes", "write_text",
 ]

@@ -285,6 +285,51 @@ def stat(uri: str) -> FileStat:
     raise _missing(uri)
 
 
+@dataclass(frozen=True)
+class TreeUsage:
+    files: int
+    bytes: int
+    newest: float | None  # latest change of anything in the tree (epoch seconds); None if unknown
+
+
+def usage(uri: str) -> TreeUsage:
+    """Files, bytes and the latest change under a directory, in one listing on object stores.
+
+    Why "change" and not mtime alone: locally a directory renamed into place keeps its old
+    mtime (and a copy may preserve file mtimes), but its ctime moves; so the newest of
+    mtime and ctime of every entry, the directory itself included, says how recently anyone
+    touched the tree. On an object store an object's LastModified is its upload time.
+    """
+    loc = parse(uri)
+    if not loc.is_remote:
+        if not os.path.isdir(loc.key):
+            raise _missing(uri)
+        files, total, newest = 0, 0, 0.0
+        for dirpath, _dirs, names in os.walk(loc.key):
+            st = os.lstat(dirpath)
+            newest = max(newest, st.st_mtime, st.st_ctime)
+            for name in names:
+                st = os.lstat(os.path.join(dirpath, name))
+                files, total = files + 1, total + st.st_size
+                newest = max(newest, st.st_mtime, st.st_ctime)
+        return TreeUsage(files, total, newest)
+    fs = _fs(loc)
+    prefix = loc.path + "/"
+    with translated(loc):
+        try:
+            found = fs.find(loc.path, detail=True)
+        except FileNotFoundError:
+            found = {}
+    infos = [info for name, info in found.items()
+             if info.get("type") == "file" and name.startswith(prefix) and not _is_marker(name)]
+    if not infos:
+        raise _missing(uri)
+    stamps = [info.get("LastModified") or info.get("mtime") for info in infos]
+    known = [s.timestamp() for s in stamps if hasattr(s, "timestamp")]
+    newest_remote = max(known) if len(known) == len(stamps) else None
+    return TreeUsage(len(infos), sum(int(i.get("size") or 0) for i in infos), newest_remote)
+
+
 def size(uri: str) -> int:
     """Bytes of a file, or the total bytes of every file under a directory."""
     loc = parse(uri)

@@ -216,6 +216,10 @@ class MetadataStore:
             return []
         return [self._execution_dict(e) for e in self.call("get_executions_by_context", ctx.id)]
 
+    def all_executions(self) -> list[dict[str, Any]]:
+        """Every execution in the store, in every state (``beampipe gc`` reads them once)."""
+        return [self._execution_dict(e) for e in self.call("get_executions")]
+
     def find_cached(self, type_name: str, cache_key: str) -> list[int]:
         """COMPLETE executions with this cache key, newest first."""
         if not all(c.isalnum() for c in cache_key):

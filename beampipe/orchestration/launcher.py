@@ -33,6 +33,7 @@ from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import NODE_CONTEXT, RUN_CONTEXT, MetadataStore, Outputs
 from beampipe.orchestration import cache, ir as ir_mod, recovery, remote
 from beampipe.orchestration.node_log import node_log
+from beampipe.orchestration.root_stores import register_store
 from beampipe.orchestration.staging import Attempt
 
 DONE = ("COMPLETE", "CACHED")
@@ -276,6 +277,7 @@ def _intact(artifact: Any) -> bool:
 def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeResult:
     store, node_id, log_path = launch.store, launch.node_id, launch.log_path
     recovery.reclaim_node(store, launch.root, launch.pipeline, node_id, launch.run_id)
+    register_store(launch.root, store.uri)  # before anything is written: `beampipe gc` relies on it
     token = Attempt.new_token()
     out_keys = sorted(launch.node["outputs"])
     contexts = launch.contexts()

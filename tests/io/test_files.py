@@ -115,6 +115,19 @@ def test_stat_and_size(root):
             fn(io.join(root, "nope"))
 
 
+def test_usage_counts_files_bytes_and_the_latest_change(root):
+    import time
+
+    before = time.time() - 5  # object stores stamp with the server's clock, to the second
+    write_tree(io.join(root, "t"))
+    found = io.usage(io.join(root, "t"))
+    assert (found.files, found.bytes) == (len(TREE), sum(len(v) for v in TREE.values()))
+    assert found.newest is not None and before <= found.newest <= time.time() + 5
+    assert io.usage(io.join(root, "t/a")).files == 2
+    with pytest.raises(FileNotFoundError):
+        io.usage(io.join(root, "nothing-here"))
+
+
 def test_copy_file_and_tree_within_a_backend(root):
     write_tree(root)
     io.copy(io.join(root, "a/x.txt"), io.join(root, "copies/x2.txt"))
