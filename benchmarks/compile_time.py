@@ -73,7 +73,8 @@ def report(name: str, build: Callable[[], Any], repeats: int) -> dict[str, float
     t_build, pipeline = timed(build, repeats)
     t_ir, ir = timed(lambda: ir_mod.compile_pipeline(pipeline), repeats)
     t_af, dag = timed(lambda: compile_dag(ir, python=sys.executable), repeats)
-    t_kfp, yml = timed(lambda: compile_yaml(ir), repeats)
+    mounted = [ir["pipeline"]["root"], ROOT]  # local paths, declared mounted in every pod
+    t_kfp, yml = timed(lambda: compile_yaml(ir, mounted=mounted), repeats)
     n = len(ir["nodes"])
     print(f"{name:<28} {n:>4} nodes  build {t_build * 1000:7.1f} ms  IR {t_ir * 1000:7.1f} ms  "
           f"airflow {(t_ir + t_af) * 1000:7.1f} ms ({len(dag) / 1024:.0f} KiB)  "

@@ -52,7 +52,11 @@ def ship_code(ir: dict[str, Any]) -> dict[str, Any]:
         props = {k: ship(v) if k in MODULE_FILE_KEYS else v for k, v in node["exec_properties"].items()}
         component = {**node["component"], "file": ship(node["component"].get("file"))}
         nodes.append({**node, "exec_properties": props, "component": component})
-    pipeline = {**ir["pipeline"], "source_file": ship(ir["pipeline"].get("source_file"))}
+    try:  # only a record of where the pipeline came from: a folder too big to ship drops it
+        source = ship(ir["pipeline"].get("source_file"))
+    except io.code.CodeError:
+        source = None
+    pipeline = {**ir["pipeline"], "source_file": source}
     return {**ir, "pipeline": pipeline, "nodes": nodes}
 
 
