@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import sys
 import uuid
 
@@ -95,7 +94,7 @@ def _executions(uri: str, run_id: str) -> dict[str, str]:
 
 
 @pytest.mark.e2e
-def test_backend_pipeline_dag_on_s3_root(s3_server, s3_worker, airflow_python, tmp_path):
+def test_backend_pipeline_dag_on_s3_root(s3_server, s3_worker, airflow_python):
     env, scratch, work, uri, password = s3_worker
     root = f"s3://{s3_server.bucket}/airflow-{uuid.uuid4().hex[:8]}/backend"
     pipeline = _pipeline_module().make_pipeline(root)
@@ -141,7 +140,7 @@ def _penguin_front(root: str, data: str, uri: str) -> Pipeline:
 
 
 @pytest.mark.e2e
-def test_real_components_dag_on_s3_root(s3_server, s3_worker, airflow_python, tmp_path):
+def test_real_components_dag_on_s3_root(s3_server, s3_worker, airflow_python):
     """CsvExampleGen -> StatisticsGen -> SchemaGen, the CSV itself on S3."""
     env, scratch, work, uri, password = s3_worker
     base = f"s3://{s3_server.bucket}/airflow-{uuid.uuid4().hex[:8]}"
@@ -169,4 +168,3 @@ def test_real_components_dag_on_s3_root(s3_server, s3_worker, airflow_python, tm
     ours = [p for p in _left_locally(scratch, work)
             if not os.path.basename(p).startswith("__autograph_generated_file")]
     assert ours == []
-    shutil.rmtree(scratch, ignore_errors=True)
