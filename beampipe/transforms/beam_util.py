@@ -18,15 +18,63 @@ def with_runner(args: list[str]) -> list[str]:
     return list(args) if named else [f"--runner={DEFAULT_RUNNER}", *args]
 
 
+class BeamDryRun(RuntimeError):
+    """The runner only built the job (``--dry_run``): nothing ran, so the node has no outputs.
+
+    Raised when the pipeline's ``with`` block ends; ``result`` is the runner's result (for
+    DataflowRunner, ``result.job`` is the job it would have submitted)."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 def make_pipeline(args: list[str], temp_dir: str = "") -> Any:
+    """A Beam pipeline from ``args``, always naming a runner. With ``--dry_run`` (DataflowRunner's
+    "build the job, submit nothing"), leaving its ``with`` block raises :class:`BeamDryRun`:
+    the executor must not go on to read outputs that were never written, and the launcher
+    records the node FAILED with that message, so nothing is LIVE."""
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
     full = with_runner(args)
     if temp_dir and not any(a.startswith("--temp_location") for a in full):
         full.append(f"--temp_location={temp_dir}")
     options = PipelineOptions(full)
-    return beam.Pipeline(options=options)
+    runner = runner_name(full)
+    # Only DataflowRunner honours --dry_run (others run the job); the runner's own test of the flag
+    if not (is_dataflow(runner) and options.view_as(TestOptions).dry_run):
+        return beam.Pipeline(options=options)
+
+    class DryRunPipeline(beam.Pipeline):
+        def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+            super().__exit__(exc_type, exc_val, exc_tb)
+            if exc_type is None:
+                raise BeamDryRun(f"dry run ({runner}, --dry_run): the Beam job was built and not "
+                                 "executed, so this node has no outputs; nothing is recorded",
+                                 getattr(self, "result", None))
+
+    return DryRunPipeline(options=options)
+
+
+def check_worker_paths(node_id: str, args: list[str], uris: dict[str, str]) -> None:
+    """Refuse, before any Beam work, a DataflowRunner job whose files are local paths.
+
+    Dataflow's workers are other machines: every file a job reads or writes must be on
+    ``gs://``. ``uris`` maps what each URI is ("input 'examples'") to the URI the executor
+    was given. Local runners (Direct, Prism) and portable runners whose workers may share
+    this disk (Flink, Spark with LOOPBACK) are not checked."""
+    if not is_dataflow(runner_name(args)):
+        return
+    local = {what: uri for what, uri in uris.items() if uri and not uri.startswith("gs://")}
+    if local:
+        what, uri = next(iter(local.items()))
+        raise ValueError(
+            f"node '{node_id}': DataflowRunner workers cannot read this machine's files, and the "
+            f"node's {what} is the local path {uri}. The launcher gives Beam executors local copies "
+            "of their inputs and local staging for their outputs (docs/storage.md), so Beam-based "
+            "nodes cannot run on Dataflow yet; use DirectRunner (the default) or a runner whose "
+            "workers share this disk")
 
 
 def runner_name(args: list[str]) -> str:
@@ -38,6 +86,11 @@ def runner_name(args: list[str]) -> str:
         if arg == "--runner" and i + 1 < len(full):
             return full[i + 1]
     return DEFAULT_RUNNER
+
+
+def is_dataflow(runner: str) -> bool:
+    """``DataflowRunner``, ``dataflow`` or the class's dotted path."""
+    return runner.rsplit(".", 1)[-1].lower() in ("dataflowrunner", "dataflow")
 
 
 def reads_in_order(args: list[str]) -> bool:

@@ -6,11 +6,11 @@ the paths, or the artifacts, and never spell a file name themselves.
 """
 from __future__ import annotations
 
-import glob
 import json
 import os
 from typing import Any
 
+from beampipe import io
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import ExampleStatistics, Schema
 
@@ -53,7 +53,7 @@ def options_to_jsonable(value: Any) -> Any:
 
 
 def example_files(examples_dir: str) -> list[str]:
-    files = sorted(glob.glob(layout.all_files(examples_dir)))
+    files = io.glob(layout.all_files(examples_dir))  # local, or gs:// for a runner's workers
     if not files:
         raise ValueError(f"{examples_dir} holds no example files")
     return files
@@ -99,7 +99,7 @@ def generate_statistics(pipeline: Any, label: str, examples_dir: str, stats_file
     from beampipe.transforms.beam_util import read_record_batches
 
     files = example_files(examples_dir)
-    os.makedirs(os.path.dirname(stats_file), exist_ok=True)
+    io.makedirs(io.dirname(stats_file))  # a no-op on object stores
     source = tfxio.TFExampleRecord(file_pattern=files, telemetry_descriptors=["beampipe"])
     _ = (read_record_batches(pipeline, f"Read[{label}]", source, files, in_order)
          | f"Stats[{label}]" >> tfdv.GenerateStatistics(options)

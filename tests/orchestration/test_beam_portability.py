@@ -1,8 +1,8 @@
 """A Beam-based component (CsvExampleGen) through the launcher on several Beam runners.
 
 In-process DirectRunner, multi-processing DirectRunner, PortableRunner against a local
-job service with an EXTERNAL worker pool, and a DataflowRunner dry run that only builds
-the graph. Flink and Spark need job-server downloads that cannot happen here: the test
+job service with an EXTERNAL worker pool; DataflowRunner is refused for a local root
+(its workers could not read it). Flink and Spark need job-server downloads that cannot happen here: the test
 checks their args reach the executor unchanged. Servers listen on loopback only and
 are killed (with their process groups) when the test ends.
 """
@@ -139,29 +139,28 @@ def test_same_examples_on_direct_multiprocess_and_portable_runners(tmp_path, pen
     assert seen["direct"] == seen["multiprocess"] == seen["portable"]
 
 
-@pytest.mark.e2e
-def test_dataflow_dry_run_builds_the_graph(tmp_path, penguin_csv, monkeypatch):
+def test_dataflow_with_a_local_root_is_refused_before_any_beam_work(tmp_path, penguin_csv, monkeypatch):
+    """Dataflow's workers cannot read this machine's disk: with a local root (and the launcher's
+    local staging) the node fails with one message before a Beam job is built, and nothing is
+    recorded. (Before, a dry run COMPLETED with an empty Examples artifact LIVE.) The dry run
+    of a job on gs:// URIs: tests/orchestration/test_dataflow_dry_run.py."""
     from beampipe.transforms import beam_util
 
     built = []
     real = beam_util.make_pipeline
 
     def capture(args, temp_dir=""):
-        pipeline = real(args, temp_dir)
-        built.append(pipeline)
-        return pipeline
+        built.append(args)
+        return real(args, temp_dir)
 
     monkeypatch.setattr(beam_util, "make_pipeline", capture)
     args = ["--runner=DataflowRunner", "--dry_run=True", "--no_auth", "--project=placeholder-project",
             "--region=us-central1", "--temp_location=gs://placeholder-bucket/tmp"]
-    result, _ = _run_example_gen(tmp_path, penguin_csv, "dataflow", args)
-    [pipeline] = built
-    assert type(pipeline.runner).__name__ == "DataflowRunner"
-    job = pipeline.runner.job  # set by the runner once the graph is translated, before submission
-    transforms = [t.unique_name for t in pipeline.runner.proto_pipeline.components.transforms.values()]
-    assert job.proto.name and len(transforms) > 5
-    assert any("Write" in name for name in transforms), transforms
-    assert result.status in ("COMPLETE", "FAILED")  # nothing ran: outputs may be empty
+    result, outputs = _run_example_gen(tmp_path, penguin_csv, "dataflow", args)
+    assert result.status == "FAILED" and outputs == {}
+    assert "DataflowRunner workers cannot read this machine's files" in result.error
+    assert f"output 'examples' is the local path {tmp_path}" in result.error
+    assert built == []
 
 
 def test_beam_args_pass_through_unchanged_to_the_executor(tmp_path):
