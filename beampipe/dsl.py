@@ -70,4 +70,5 @@ dsl = _Namespace({
     "Channel": "beampipe.components.base:Channel",
     "Resolver": "beampipe.components.resolver:Resolver",
     "experimental": experimental,
+    "io": _Namespace({"fileio": "beampipe.io:fileio"}),
 })
