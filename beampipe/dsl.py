@@ -40,6 +40,7 @@ standard_artifacts = _Namespace({name: f"{_ARTIFACTS}:{name}" for name in (
     "Examples", "ExampleStatistics", "ExampleAnomalies", "Schema", "TransformGraph", "TransformCache",
     "Model", "ModelRun", "ModelEvaluation", "ModelBlessing", "InfraBlessing", "PushedModel",
     "HyperParameters", "InferenceResult")})
+standard_artifacts._table["ExamplesDiff"] = f"{_ARTIFACTS}:ExamplesDiff"  # issue 10 (ExampleDiff)
 
 experimental = _Namespace({
     "LatestArtifactStrategy": "beampipe.components.resolver:LatestArtifactStrategy",
