@@ -140,3 +140,21 @@ def test_in_a_pipeline_recorded_and_cached(tmp_path):
     assert json.loads(result.custom_properties["skewed_features"]) == {"train_train": ["body_mass_g"]}
     second = LocalDagRunner().run(build())
     assert second.nodes["ExampleDiff"].status == "CACHED"
+
+
+def test_building_loads_no_ml_library():
+    """Wiring ExampleDiff and using tfx.dsl.io.fileio / tfx.utils in a pipeline file stay light."""
+    import subprocess
+    import sys
+    code = ("import sys, beampipe as tfx\n"
+            "c = tfx.components.CsvExampleGen(input_base='/tmp')\n"
+            "tfx.components.ExampleDiff(c.outputs['examples'], c.outputs['examples'],\n"
+            "    config=tfx.proto.ExampleDiffConfig(tfx.proto.PairedExampleSkew(identifier_features=['id'])))\n"
+            "tfx.dsl.io.fileio.exists('/tmp'); tfx.utils.parse_pbtxt_file\n"
+            "print([m for m in ('tensorflow', 'apache_beam', 'tensorflow_data_validation', 'google.protobuf')\n"
+            "       if m in sys.modules])\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
