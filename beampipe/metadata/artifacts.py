@@ -315,7 +315,8 @@ class ExamplesDiff(Artifact):
 
     def split_pair_uri(self, test_split: str, base_split: str) -> str:
         """``<uri>/SplitPair-<test>_<base>``, as TFX names it."""
-        layout.split_dir_name(test_split), layout.split_dir_name(base_split)  # one path segment each
+        for split in (test_split, base_split):
+            layout.split_dir_name(split)  # raises unless the split name is one path segment
         return layout.join(self.uri, f"{self.SPLIT_PAIR_PREFIX}{test_split}_{base_split}")
 
     def results_prefix(self, test_split: str, base_split: str, kind: str) -> str:

@@ -40,8 +40,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 
 def parse(text: str) -> dict[str, Any]:
     """The message's fields as a dict; a name given more than once maps to a list."""
-    tokens = _tokens(text)
-    fields, pos = _message(tokens, 0, None)
+    fields, _ = _message(_tokens(text), 0, None)
     return fields
 
 
