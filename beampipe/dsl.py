@@ -40,6 +40,7 @@ standard_artifacts = _Namespace({name: f"{_ARTIFACTS}:{name}" for name in (
     "Examples", "ExampleStatistics", "ExampleAnomalies", "Schema", "TransformGraph", "TransformCache",
     "Model", "ModelRun", "ModelEvaluation", "ModelBlessing", "InfraBlessing", "PushedModel",
     "HyperParameters", "InferenceResult")})
+standard_artifacts._table["ExamplesDiff"] = f"{_ARTIFACTS}:ExamplesDiff"  # issue 10 (ExampleDiff)
 
 experimental = _Namespace({
     "LatestArtifactStrategy": "beampipe.components.resolver:LatestArtifactStrategy",
@@ -70,4 +71,5 @@ dsl = _Namespace({
     "Channel": "beampipe.components.base:Channel",
     "Resolver": "beampipe.components.resolver:Resolver",
     "experimental": experimental,
+    "io": _Namespace({"fileio": "beampipe.io:fileio"}),
 })

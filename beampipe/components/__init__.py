@@ -36,6 +36,7 @@ _EXPORTS = {
     "Pusher": "beampipe.components.pusher",
     "BulkInferrer": "beampipe.components.bulk_inferrer",
     "InfraValidator": "beampipe.components.infra_validator",
+    "ExampleDiff": "beampipe.components.example_diff",
     # TFX module-file contract
     "FnArgs": "beampipe.components.fn_args",
     "DataAccessor": "beampipe.components.fn_args",

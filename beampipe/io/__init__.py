@@ -21,12 +21,13 @@ from beampipe.io.scratch import local_output, localize, upload_dir
 from beampipe.io.settings import S3Settings, beam_s3_options, redact, with_beam_s3_options
 from beampipe.io.uri import Location, basename, dirname, is_remote, is_within, join, normalize, parse, relative
 from beampipe.io import code  # noqa: E402 - after files and uri, which it uses
+from beampipe.io import fileio  # noqa: E402 - TFX's tfx.dsl.io.fileio, over files and tree
 
 __all__ = [
     "BackendUnavailable", "FileStat", "Location", "S3Settings", "StorageAuthError", "StorageConnectionError",
     "StorageError", "TreeUsage", "UnsafeDeleteError", "basename", "beam_s3_options", "code", "copy", "dirname",
-    "exists",
-    "fingerprint", "glob", "hash_file_into", "is_remote", "is_within", "isdir", "isfile", "join", "listdir",
+    "exists", "fileio", "fingerprint", "glob", "hash_file_into", "is_remote", "is_within", "isdir", "isfile", "join",
+    "listdir",
     "local_output", "localize", "makedirs", "normalize", "open", "parse", "read_bytes", "read_text", "redact",
     "relative", "remove", "rename", "rename_is_atomic", "rmtree", "size", "stat", "upload_dir", "usage", "walk",
     "with_beam_s3_options", "write_bytes", "write_text",

@@ -296,6 +296,37 @@ STANDARD_TYPES: dict[str, type[Artifact]] = {
 }
 
 
+# -- ExampleDiff (issue 10) --------------------------------------------------
+class ExamplesDiff(Artifact):
+    """TFDV feature-skew results of paired Examples, one directory per (test, base) split pair.
+
+    TFX's ExampleDiff layout: record files (uncompressed TFRecord, Beam-sharded
+    ``<prefix>-SSSSS-of-NNNNN``) of TFDV's ``feature_skew_results_pb2`` protos.
+    """
+
+    TYPE_NAME = "ExamplesDiff"
+    SPLIT_PAIR_PREFIX = "SplitPair-"
+    SKEW_STATS = "skew_stats"  # FeatureSkew, one per feature
+    SAMPLE_PAIRS = "sample_pairs"  # SkewPair, up to skew_sample_size
+    MATCH_STATS = "match_stats"  # MatchStats, one
+    CONFUSION = "confusion"  # ConfusionCount, when confusion_config is set
+    LAYOUT = (f"`{SPLIT_PAIR_PREFIX}<test>_<base>/{{{SKEW_STATS},{SAMPLE_PAIRS},{MATCH_STATS},{CONFUSION}}}"
+              "-*-of-*` (TFRecord of TFDV FeatureSkew, SkewPair, MatchStats, ConfusionCount)")
+
+    def split_pair_uri(self, test_split: str, base_split: str) -> str:
+        """``<uri>/SplitPair-<test>_<base>``, as TFX names it."""
+        for split in (test_split, base_split):
+            layout.split_dir_name(split)  # raises unless the split name is one path segment
+        return layout.join(self.uri, f"{self.SPLIT_PAIR_PREFIX}{test_split}_{base_split}")
+
+    def results_prefix(self, test_split: str, base_split: str, kind: str) -> str:
+        """What a Beam TFRecord sink of one result kind (``SKEW_STATS``...) is given."""
+        return layout.join(self.split_pair_uri(test_split, base_split), kind)
+
+
+STANDARD_TYPES[ExamplesDiff.TYPE_NAME] = ExamplesDiff
+
+
 def artifact_class(type_name: str) -> type[Artifact]:
     """The class for a type name; unknown names (user types) get a plain subclass."""
     cls = STANDARD_TYPES.get(type_name)

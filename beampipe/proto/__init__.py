@@ -26,6 +26,9 @@ _EXPORTS = {
     "DataSpec": "beampipe.proto.serving",
     "ModelSpec": "beampipe.proto.serving",
     "OutputExampleSpec": "beampipe.proto.serving",
+    # ExampleDiff (issue 10)
+    "ExampleDiffConfig": "beampipe.proto.example_diff",
+    "PairedExampleSkew": "beampipe.proto.example_diff",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
