@@ -44,6 +44,8 @@ standard_artifacts = _Namespace({name: f"{_ARTIFACTS}:{name}" for name in (
 experimental = _Namespace({
     "LatestArtifactStrategy": "beampipe.components.resolver:LatestArtifactStrategy",
     "LatestBlessedModelStrategy": "beampipe.components.resolver:LatestBlessedModelStrategy",
+    "ResolverStrategy": "beampipe.components.resolver_strategy:ResolverStrategy",
+    "SpanRangeStrategy": "beampipe.components.resolver_strategies:SpanRangeStrategy",
     "RuntimeParameter": "beampipe.components.base:RuntimeParameter",
 })
 
