@@ -22,11 +22,14 @@ import sys
 from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
-from beampipe.components.resolver_strategies import (  # noqa: F401 - re-exported (old import path)
+from beampipe.components.resolver_strategies import (  # re-exported: the old import path
     LatestArtifactStrategy, LatestBlessedModelStrategy, SpanRangeStrategy)
 from beampipe.components.resolver_strategy import (
     MlmdHandle, ResolverStrategy, decode_config, encode_config)
 from beampipe.metadata.artifacts import Artifact
+
+__all__ = ["Resolver", "ResolverStrategy", "LatestArtifactStrategy", "LatestBlessedModelStrategy",
+           "SpanRangeStrategy", "load_strategy"]
 
 DONE = ("COMPLETE", "CACHED")
 

@@ -120,7 +120,7 @@ def _blessed_model_id(store: Any, blessing: Artifact) -> int | None:
     """The model a blessing was made for: ``current_model_id``, else the ``model`` input of the
     execution that produced it."""
     recorded = blessing.custom_properties.get("current_model_id")
-    if recorded not in (None, ""):
+    if recorded not in (None, "") and int(recorded) > 0:  # 0: the model's id was not known
         return int(recorded)
     metadata = store.metadata if isinstance(store, MlmdHandle) else store
     wanted = metadata.pb.Event.OUTPUT

@@ -236,6 +236,11 @@ def test_user_strategy_from_a_file_in_a_fresh_process(tmp_path, store):
     props = ir_mod.node(ir, "odd")["exec_properties"]
     assert props["strategy_class"] == "user_pipeline_module_xyz:OddSpans"
     assert props["module_file"] == str(path)
+    from beampipe.orchestration.shipping import ship_code
+    ir = ship_code(ir)  # as a compiled DAG/YAML carries it: the file shipped under <root>/_code/
+    shipped = ir_mod.node(ir, "odd")["exec_properties"]["module_file"]
+    assert shipped.startswith(str(tmp_path / "_code")) and shipped.endswith("/my_strategies_xyz.py")
+    path.unlink()  # the task must use the shipped copy
     (tmp_path / "ir.json").write_text(ir_mod.dumps(ir))
     code = ("import sys\n"
             "from beampipe.orchestration import ir as m\n"
@@ -327,3 +332,42 @@ def test_span_window_pipeline_on_the_local_runner(tmp_path):
     assert run() == {"2": 4, "1": 3}
     add_span(3, 5)
     assert run() == {"3": 5, "2": 4}  # the window rolled: span 1 left it
+
+
+def test_tfx_names_resolve_lazily_and_load_no_ml_library():
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "import beampipe as tfx\n"
+            "assert not any(m.startswith('beampipe.components.resolver') for m in sys.modules)\n"
+            "rc = tfx.proto.RangeConfig(rolling_range=tfx.proto.RollingRange(num_spans=2))\n"
+            "assert tfx.proto.RangeConfig.StaticRange is tfx.proto.StaticRange\n"
+            "class Mine(tfx.dsl.experimental.ResolverStrategy):\n"
+            "    def resolve_artifacts(self, store, input_dict):\n"
+            "        return input_dict\n"
+            "Examples = tfx.types.standard_artifacts.Examples\n"
+            "tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.SpanRangeStrategy, config={'range_config': rc},\n"
+            "                 examples=tfx.dsl.Channel(type=Examples, producer_component_id='CsvExampleGen'))\n"
+            "tfx.dsl.Resolver(strategy_class=Mine, examples=tfx.dsl.Channel(type=Examples))\n"
+            "heavy = [m for m in ('tensorflow', 'apache_beam', 'tfx_bsl', 'ml_metadata') if m in sys.modules]\n"
+            "print(heavy)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_producer_component_id_binds_in_the_pipeline(tmp_path):
+    from beampipe.components.example_gen import CsvExampleGen
+    gen = CsvExampleGen(input_base=str(tmp_path)).with_id("gen")
+    resolver = Resolver(strategy_class=LatestArtifactStrategy,
+                        examples=Channel(type=Examples, producer_component_id="gen"))
+    pipe = Pipeline(PIPE, str(tmp_path), [resolver, gen])
+    assert [c.id for c in pipe.components] == ["gen", "Resolver"]
+    node = ir_mod.node(ir_mod.compile_pipeline(pipe), "Resolver")
+    assert node["inputs"]["examples"]["producer"] == "gen" and node["upstream"] == ["gen"]
+    assert node["exec_properties"]["input_channels"] == {"examples": {"producer": "gen", "output_key": "examples"}}
+    with pytest.raises(WiringError, match="'nope', which is not in the pipeline"):
+        Pipeline(PIPE, str(tmp_path), [Resolver(strategy_class=LatestArtifactStrategy,
+                                                examples=Channel(type=Examples, producer_component_id="nope"))])
