@@ -45,6 +45,8 @@ standard_artifacts._table["ExamplesDiff"] = f"{_ARTIFACTS}:ExamplesDiff"  # issu
 experimental = _Namespace({
     "LatestArtifactStrategy": "beampipe.components.resolver:LatestArtifactStrategy",
     "LatestBlessedModelStrategy": "beampipe.components.resolver:LatestBlessedModelStrategy",
+    "ResolverStrategy": "beampipe.components.resolver_strategy:ResolverStrategy",
+    "SpanRangeStrategy": "beampipe.components.resolver_strategies:SpanRangeStrategy",
     "RuntimeParameter": "beampipe.components.base:RuntimeParameter",
 })
 

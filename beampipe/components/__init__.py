@@ -33,6 +33,8 @@ _EXPORTS = {
     "Tuner": "beampipe.components.tuner",
     "Evaluator": "beampipe.components.evaluator",
     "Resolver": "beampipe.components.resolver",
+    "ResolverStrategy": "beampipe.components.resolver_strategy",
+    "SpanRangeStrategy": "beampipe.components.resolver_strategies",
     "Pusher": "beampipe.components.pusher",
     "BulkInferrer": "beampipe.components.bulk_inferrer",
     "InfraValidator": "beampipe.components.infra_validator",

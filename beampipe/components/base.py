@@ -60,10 +60,17 @@ class Channel:
     """A typed stream of artifacts: one output of one node (or, for Resolver, a query)."""
 
     def __init__(self, type: type[Artifact], producer: "BaseComponent | None" = None,
-                 output_key: str = "") -> None:
+                 output_key: str = "", producer_component_id: str | None = None) -> None:
         self.type = type
         self.producer = producer
-        self.output_key = output_key
+        self.output_key = output_key or ""
+        # TFX's ``Channel(type=..., producer_component_id=...)``: the Pipeline binds it to the
+        # node of that id (``pipeline.topological_order``).
+        self._producer_component_id = producer_component_id
+
+    @property
+    def producer_component_id(self) -> str | None:
+        return self.producer.id if self.producer is not None else self._producer_component_id
 
     def future(self) -> Any:
         """The channel's artifacts at run time, for conditions (TFX's spelling)."""
@@ -71,7 +78,7 @@ class Channel:
         return ChannelFuture(self)
 
     def describe(self) -> str:
-        who = self.producer.id if self.producer else "(unbound)"
+        who = self.producer.id if self.producer else (self.producer_component_id or "(unbound)")
         return f"{self.type.TYPE_NAME} from node '{who}' output '{self.output_key}'"
 
     def __repr__(self) -> str:

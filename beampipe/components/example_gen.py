@@ -126,6 +126,9 @@ class _FileBasedExampleGen(BaseComponent):
         out.splits = split_names
         out.span = resolved.span
         out.version = resolved.version or 0
+        out.set_int_custom_property("span", resolved.span)  # as TFX's driver records them too
+        if resolved.version is not None:
+            out.set_int_custom_property("version", resolved.version)
         out.set_string_custom_property("input_fingerprint", input_patterns.fingerprint_files(files))
         out.set_string_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
         ctx.log.info("ExampleGen: span %d, splits %s from %d file(s)", resolved.span, split_names, len(files))

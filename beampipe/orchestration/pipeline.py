@@ -61,6 +61,8 @@ def topological_order(components: list[BaseComponent]) -> list[BaseComponent]:
     for comp in components:
         comp.check_wiring()
         for key, channel in comp.inputs.items():
+            if channel.producer is None and getattr(channel, "producer_component_id", None):
+                _bind(comp, key, channel, by_id)
             producer = channel.producer
             if producer is not None and by_id.get(producer.id) is not producer:
                 raise WiringError(f"node '{comp.id}' input {key!r} reads {channel.describe()}, "
@@ -83,6 +85,22 @@ def topological_order(components: list[BaseComponent]) -> list[BaseComponent]:
     for comp in components:
         visit(comp, [])
     return ordered
+
+
+def _bind(comp: BaseComponent, key: str, channel: Any, by_id: dict[str, BaseComponent]) -> None:
+    """``Channel(type=T, producer_component_id=ID)``: the output of node ID of type T (or the
+    given ``output_key``), so the node runs after ID."""
+    producer = by_id.get(channel.producer_component_id)
+    if producer is None:
+        raise WiringError(f"node '{comp.id}' input {key!r} reads producer_component_id "
+                          f"{channel.producer_component_id!r}, which is not in the pipeline's components")
+    keys = [channel.output_key] if channel.output_key else \
+        [k for k, out in producer.outputs.items() if out.type.TYPE_NAME == channel.type.TYPE_NAME]
+    if len(keys) != 1 or keys[0] not in producer.outputs:
+        raise WiringError(f"node '{comp.id}' input {key!r}: node '{producer.id}' has "
+                          f"{'no' if not keys else 'several'} {channel.type.TYPE_NAME} outputs "
+                          f"({sorted(producer.outputs)}): give output_key=")
+    channel.producer, channel.output_key = producer, keys[0]
 
 
 def upstream_nodes(comp: BaseComponent) -> list[BaseComponent]:

@@ -13,6 +13,8 @@ _EXPORTS = {
     "Output": "beampipe.proto.data",
     "SplitConfig": "beampipe.proto.data",
     "RangeConfig": "beampipe.proto.data",
+    "StaticRange": "beampipe.proto.data",
+    "RollingRange": "beampipe.proto.data",
     "SplitsConfig": "beampipe.proto.data",
     # model (Trainer, Tuner)
     "TrainArgs": "beampipe.proto.model",

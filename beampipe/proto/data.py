@@ -39,21 +39,37 @@ class Output:
 
 
 @dataclass
+class StaticRange:
+    """Spans ``start_span_number``..``end_span_number``, both included (range_config_pb2)."""
+
+    start_span_number: int = 0
+    end_span_number: int = 0
+
+
+@dataclass
+class RollingRange:
+    """The latest ``num_spans`` spans, none before ``start_span_number`` (range_config_pb2).
+
+    ``num_spans`` defaults to 1 (proto3's 0 is an error wherever TFX reads it)."""
+
+    start_span_number: int = 0
+    num_spans: int = 1
+
+
+@dataclass
 class RangeConfig:
-    """Which span ExampleGen reads; by default the latest one found."""
+    """Which spans to read: ExampleGen reads one span (the latest by default), a Resolver with
+    ``SpanRangeStrategy`` picks several. A oneof: give ``static_range`` or ``rolling_range``."""
 
-    @dataclass
-    class StaticRange:
-        start_span_number: int = 0
-        end_span_number: int = 0
+    StaticRange = StaticRange  # TFX's nested spelling still works: RangeConfig.StaticRange(1, 1)
+    RollingRange = RollingRange
 
-    @dataclass
-    class RollingRange:
-        start_span_number: int = 0
-        num_spans: int = 1
+    static_range: StaticRange | None = None
+    rolling_range: RollingRange | None = None
 
-    static_range: RangeConfig.StaticRange | None = None
-    rolling_range: RangeConfig.RollingRange | None = None
+    def __post_init__(self) -> None:
+        if self.static_range is not None and self.rolling_range is not None:
+            raise ValueError("RangeConfig: give static_range or rolling_range, not both (a oneof)")
 
 
 @dataclass

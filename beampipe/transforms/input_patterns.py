@@ -1,10 +1,10 @@
 """Resolve ExampleGen input patterns with {SPAN}, {VERSION} and {YYYY}{MM}{DD} placeholders.
 
 A pattern like ``span-{SPAN}/v{VERSION}/*.csv`` is matched against the files under
-``input_base``. By default the latest span is read, and within it the latest version;
-a static range picks one span. Date placeholders map a date to a span number (days
-since 1970-01-01), as TFX does. Also: a content fingerprint of the resolved files, so
-an edited input (even with the same size) changes the cache key.
+``input_base``. By default (or with a rolling range of one span) the latest span is read,
+and within it the latest version; a static range picks one span. Date placeholders map a
+date to a span number (days since 1970-01-01), as TFX does. Also: a content fingerprint of
+the resolved files, so an edited input (even with the same size) changes the cache key.
 
 ``input_base`` may be an ``s3://`` or ``gs://`` URI: listing, matching and fingerprints then
 go through ``beampipe.io`` (the executor localizes the matched files before reading them).
@@ -83,18 +83,29 @@ def _span_of(match: re.Match[str], names: set[str], path: str) -> tuple[int, int
 
 
 def _wanted_span(range_config: dict[str, Any] | None) -> int | None:
-    if (range_config or {}).get("rolling_range"):
-        # As in TFX: a rolling range picks several spans, which is a Resolver's job.
-        raise ValueError("range_config.rolling_range is not supported by ExampleGen, which reads one "
-                         "span: use static_range with start_span_number == end_span_number")
-    static = (range_config or {}).get("static_range")
-    if not static:
+    """The span a static range names; None for the latest (no range, or a rolling range of 1).
+
+    As TFX 1.16's ExampleGen: it reads one span. Several spans (a retraining window) are a
+    Resolver's job: ``SpanRangeStrategy`` over the Examples of several runs."""
+    if not range_config:
         return None
-    start, end = int(static.get("start_span_number", 0)), int(static.get("end_span_number", 0))
-    if start != end:
-        raise ValueError(f"range_config.static_range must name one span for ExampleGen "
-                         f"(start_span_number == end_span_number), got {start}..{end}")
-    return start
+    static, rolling = range_config.get("static_range"), range_config.get("rolling_range")
+    if static:
+        start, end = int(static.get("start_span_number", 0)), int(static.get("end_span_number", 0))
+        if start != end:
+            raise ValueError(f"range_config.static_range: for ExampleGen, start_span_number and "
+                             f"end_span_number must be equal (one span), got {start}..{end}; to read "
+                             "several spans, use a Resolver with SpanRangeStrategy on the Examples")
+        return start
+    if rolling:
+        if int(rolling.get("num_spans", 1)) != 1:
+            raise ValueError(f"range_config.rolling_range: ExampleGen reads a single span (num_spans=1), "
+                             f"got num_spans={rolling.get('num_spans')}; to read the latest several, use "
+                             "a Resolver with SpanRangeStrategy on the Examples")
+        if int(rolling.get("start_span_number", 0)) > 0:
+            raise ValueError("range_config.rolling_range.start_span_number is not supported by ExampleGen")
+        return None
+    raise ValueError("range_config: give static_range or rolling_range")
 
 
 def resolve(input_base: str, splits: list[dict[str, Any]],
@@ -104,11 +115,12 @@ def resolve(input_base: str, splits: list[dict[str, Any]],
     if not (io.isdir(input_base) if remote else os.path.isdir(input_base)):
         raise ValueError(f"input_base {input_base} does not exist or is not a directory")
     wanted = _wanted_span(range_config)
+    ranged = bool(range_config) and bool(range_config.get("static_range") or range_config.get("rolling_range"))
     found: dict[str, dict[tuple[int, int | None], list[str]]] = {}
     for split in splits:
         name, pattern = split.get("name", ""), split.get("pattern", "")
         globbed, regex, names = _pattern_regex(pattern)
-        if wanted is not None and not names - {"VERSION"}:
+        if ranged and not names - {"VERSION"}:
             raise ValueError(f"range_config is set but input pattern {pattern!r} has no {{SPAN}} or date")
         groups: dict[tuple[int, int | None], list[str]] = {}
         matches = io.glob(io.join(input_base, globbed)) if remote else glob.glob(os.path.join(input_base, globbed))

@@ -234,3 +234,79 @@ def test_column_changing_type_between_spans_fails_naming_both(tmp_path):
 
     accepted = run(allow_column_type_changes=True)
     assert accepted.status == "COMPLETE", [(r.node_id, r.error) for r in accepted.failed]
+
+
+# -- range_config: TFX 1.16's ExampleGen reads one span (static, or rolling with num_spans=1) ----
+
+def _span_dirs(base, spans: dict[int, str]) -> None:
+    for span, body in spans.items():
+        os.makedirs(base / f"span-{span}", exist_ok=True)
+        (base / f"span-{span}" / "d.csv").write_text(body)
+
+
+@pytest.mark.e2e
+def test_static_range_caches_on_its_span_only(tmp_path):
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration.launcher import latest_outputs
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    from beampipe.proto import StaticRange
+    base = tmp_path / "in"
+    _span_dirs(base, {1: "a,b\n1,x\n2,y\n", 2: "a,b\n3,z\n"})
+    pattern = Input(splits=[Input.Split("single_split", "span-{SPAN}/*.csv")])
+    components = [CsvExampleGen(input_base=str(base), input_config=pattern,
+                                range_config=RangeConfig(static_range=StaticRange(1, 1)))]
+    first = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    again = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    (base / "span-2" / "d.csv").write_text("a,b\n4,w\n")  # another span: not read, still cached
+    other = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    (base / "span-1" / "d.csv").write_text("a,b\n1,x\n5,y\n")  # its span, same size: re-run
+    edited = LocalDagRunner().run(_pipeline(tmp_path / "root", components))
+    statuses = [r.nodes["CsvExampleGen"].status for r in (first, again, other, edited)]
+    assert statuses == ["COMPLETE", "CACHED", "CACHED", "COMPLETE"]
+    store = MetadataStore(str(tmp_path / "root" / "metadata.sqlite"))
+    [examples] = latest_outputs(store, "t", "CsvExampleGen", edited.run_id)["examples"]
+    store.close()
+    assert examples.span == 1 and examples.get_int_custom_property("span") == 1
+    assert "version" not in examples.custom_properties  # no {VERSION} in the pattern, as TFX
+
+
+@pytest.mark.e2e
+def test_rolling_range_of_one_span_reads_the_latest(tmp_path):
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.orchestration.launcher import latest_outputs
+    from beampipe.orchestration.local_runner import LocalDagRunner
+    from beampipe.proto import RollingRange
+    base = tmp_path / "in"
+    _span_dirs(base, {1: "a,b\n1,x\n"})
+    os.makedirs(base / "span-1" / "v2")
+    (base / "span-1" / "v2" / "d.csv").write_text("a,b\n1,x\n2,y\n")
+    pattern = Input(splits=[Input.Split("single_split", "span-{SPAN}/v{VERSION}/*.csv")])
+    components = [CsvExampleGen(input_base=str(base), input_config=pattern,
+                                range_config=RangeConfig(rolling_range=RollingRange(num_spans=1)))]
+    runs = [LocalDagRunner().run(_pipeline(tmp_path / "root", components))]
+    runs.append(LocalDagRunner().run(_pipeline(tmp_path / "root", components)))
+    os.makedirs(base / "span-3" / "v0")
+    (base / "span-3" / "v0" / "d.csv").write_text("a,b\n7,q\n")
+    runs.append(LocalDagRunner().run(_pipeline(tmp_path / "root", components)))
+    assert [r.nodes["CsvExampleGen"].status for r in runs] == ["COMPLETE", "CACHED", "COMPLETE"]
+    store = MetadataStore(str(tmp_path / "root" / "metadata.sqlite"))
+    spans = [latest_outputs(store, "t", "CsvExampleGen", r.run_id)["examples"][0] for r in runs]
+    store.close()
+    assert [(e.span, e.version) for e in spans] == [(1, 2), (1, 2), (3, 0)]
+    assert [(e.get_int_custom_property("span"), e.get_int_custom_property("version")) for e in spans] == \
+        [(1, 2), (1, 2), (3, 0)]
+
+
+@pytest.mark.parametrize("range_config,message", [
+    (RangeConfig(static_range=RangeConfig.StaticRange(1, 2)), "start_span_number and end_span_number must be equal"),
+    (RangeConfig(rolling_range=RangeConfig.RollingRange(num_spans=2)), "reads a single span"),
+    (RangeConfig(rolling_range=RangeConfig.RollingRange(start_span_number=1)), "start_span_number is not supported"),
+    (RangeConfig(), "give static_range or rolling_range"),
+])
+def test_ranges_example_gen_refuses_as_tfx(tmp_path, range_config, message):
+    base = tmp_path / "in"
+    _span_dirs(base, {1: "a,b\n1,x\n"})
+    gen = CsvExampleGen(input_base=str(base), range_config=range_config, input_config=Input(
+        splits=[Input.Split("single_split", "span-{SPAN}/*.csv")]))
+    with pytest.raises(ValueError, match=message):
+        CsvExampleGen.resolve_input(gen.exec_properties)

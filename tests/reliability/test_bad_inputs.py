@@ -243,7 +243,7 @@ CASES: list[Case] = [
                            'Input.Split("eval", "eval/*")]), output_config=Output(split_config='
                            'SplitConfig(splits=[SplitConfig.Split("a", 1), SplitConfig.Split("b", 1)]))'),
          files={"data/train/a.csv": "x,y\n1,2\n", "data/eval/a.csv": "x,y\n1,2\n"}, node="CsvExampleGen"),
-    Case("config-rolling-range", ["run", "@PIPE@"], 1, ["rolling_range is not supported"],
+    Case("config-rolling-range", ["run", "@PIPE@"], 1, ["rolling_range: ExampleGen reads a single span"],
          pipeline=csv_pipe(', input_config=Input(splits=[Input.Split("single_split", "span-{SPAN}/*")]), '
                            'range_config=RangeConfig(rolling_range=RangeConfig.RollingRange(1, 2))'),
          files={"data/span-1/a.csv": "x,y\n1,2\n"}, node="CsvExampleGen"),
