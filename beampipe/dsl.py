@@ -51,16 +51,9 @@ experimental = _Namespace({
 })
 
 def __getattr__(name: str) -> Any:
-    table = {
-        "Pipeline": "beampipe.orchestration.pipeline:Pipeline",
-        "Cond": "beampipe.components.condition:Cond",
-        "Channel": "beampipe.components.base:Channel",
-        "Resolver": "beampipe.components.resolver:Resolver",
-    }
-    if name in table:
-        module, _, attr = table[name].partition(":")
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(name)
+    """``beampipe.dsl`` the module stands for ``tfx.dsl`` too: once anything imports it as a
+    submodule, ``import beampipe as tfx; tfx.dsl`` is this module, not the ``dsl`` namespace."""
+    return getattr(dsl, name)
 
 
 types = _Namespace({"standard_artifacts": standard_artifacts,
