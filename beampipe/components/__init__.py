@@ -20,6 +20,9 @@ _EXPORTS = {
     "InputArtifact": "beampipe.components.decorator",
     "OutputArtifact": "beampipe.components.decorator",
     "Parameter": "beampipe.components.decorator",
+    "BeamComponentParameter": "beampipe.components.decorator",
+    "OutputDict": "beampipe.components.decorator",
+    "AsyncOutputArtifact": "beampipe.components.decorator",
     "Cond": "beampipe.components.condition",
     # standard components
     "CsvExampleGen": "beampipe.components.example_gen",
@@ -33,6 +36,7 @@ _EXPORTS = {
     "Tuner": "beampipe.components.tuner",
     "Evaluator": "beampipe.components.evaluator",
     "Resolver": "beampipe.components.resolver",
+    "Importer": "beampipe.components.importer",
     "Pusher": "beampipe.components.pusher",
     "BulkInferrer": "beampipe.components.bulk_inferrer",
     "InfraValidator": "beampipe.components.infra_validator",
