@@ -69,6 +69,7 @@ def __getattr__(name: str) -> Any:
         "Resolver": "beampipe.components.resolver:Resolver",
         "Importer": "beampipe.components.importer:Importer",
         "ExecutionMode": "beampipe.orchestration.pipeline:ExecutionMode",
+        "Artifact": f"{_ARTIFACTS}:Artifact",
     }
     if name in table:
         module, _, attr = table[name].partition(":")

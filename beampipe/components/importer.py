@@ -22,6 +22,7 @@ from beampipe.metadata.artifacts import EXTERNAL_KEY, Artifact, artifact_class
 
 RESULT_KEY = "result"
 _OWN_KEYS = {"fingerprint", EXTERNAL_KEY}  # beampipe's bookkeeping, not the user's properties
+_PROPERTY_TYPES = {"int": int, "float": float, "str": str}
 
 
 class Importer(BaseComponent):
@@ -37,6 +38,7 @@ class Importer(BaseComponent):
         "artifact_type": Param(str, required=True),
         "artifact_class": Param(str, required=True),
         "properties": Param(dict, default={}),
+        "property_types": Param(dict, default={}),
         "custom_properties": Param(dict, default={}),
     }
 
@@ -56,13 +58,15 @@ class Importer(BaseComponent):
             "artifact_uri": _absolute(source_uri), "reimport": int(bool(reimport)), "output_key": key,
             "artifact_type": artifact_type.TYPE_NAME,
             "artifact_class": f"{artifact_type.__module__}.{artifact_type.__qualname__}",
-            "properties": props, "custom_properties": custom})
+            "properties": props, "custom_properties": custom,
+            "property_types": {k: t.__name__ for k, t in artifact_type.PROPERTIES.items()}})
         self.enable_cache = False
 
     @classmethod
     def execute(cls, ctx: ExecContext) -> None:
         uri, key = ctx.prop("artifact_uri"), ctx.prop("output_key", RESULT_KEY)
-        art_cls = _artifact_type(ctx.prop("artifact_class"), ctx.prop("artifact_type"))
+        art_cls = _artifact_type(ctx.prop("artifact_class"), ctx.prop("artifact_type"),
+                                 ctx.prop("property_types", {}))
         props, custom = ctx.prop("properties", {}), ctx.prop("custom_properties", {})
         if not io.exists(uri):
             raise FileNotFoundError(f"Importer: source_uri {uri} does not exist (nothing to register)")
@@ -92,8 +96,10 @@ def _previous(ctx: ExecContext, uri: str, art_cls: type[Artifact], props: dict[s
     return max(matches, key=lambda a: a.id or 0) if matches else None
 
 
-def _artifact_type(path: str, type_name: str) -> type[Artifact]:
-    """The user's class when this process can import it, else the class known by name."""
+def _artifact_type(path: str, type_name: str, property_types: dict[str, str]) -> type[Artifact]:
+    """The user's class when this process can import it, else the class known by name; a task
+    that cannot import the user's file (a compiled pipeline's) rebuilds the declared properties,
+    so MLMD records the type exactly as a local run does."""
     module, _, name = path.rpartition(".")
     try:
         found = getattr(importlib.import_module(module), name, None)
@@ -101,7 +107,11 @@ def _artifact_type(path: str, type_name: str) -> type[Artifact]:
         found = None
     if isinstance(found, type) and issubclass(found, Artifact) and found.TYPE_NAME == type_name:
         return found
-    return artifact_class(type_name)
+    cls = artifact_class(type_name)
+    declared = {k: _PROPERTY_TYPES[t] for k, t in property_types.items()}
+    if declared and cls.PROPERTIES != declared:
+        cls = type(type_name, (cls,), {"TYPE_NAME": type_name, "PROPERTIES": declared})
+    return cls
 
 
 def _checked_properties(art_cls: type[Artifact], properties: dict[str, Any]) -> dict[str, Any]:

@@ -331,11 +331,11 @@ STANDARD_TYPES: dict[str, type[Artifact]] = {
 
 def artifact_class(type_name: str) -> type[Artifact]:
     """The class for a type name: a standard type, else a type this process defined (a user's
-    own), else a plain subclass of that name."""
+    own), else a plain subclass of that name (registered until the user's class, imported
+    later, takes its place)."""
     cls = STANDARD_TYPES.get(type_name) or _REGISTERED.get(type_name)
     if cls is None:
         cls = type(type_name, (Artifact,), {"TYPE_NAME": type_name})
-        STANDARD_TYPES[type_name] = cls
     return cls
 
 
