@@ -198,5 +198,12 @@ def test_annotation_errors_at_the_annotation() -> None:
         dsl.BeamComponentParameter[int]
     with pytest.raises(WiringError, match="input 'count' takes a channel of Integer"):
         Summarize(count=3)
+    class Train:  # what TFX's tfx.dsl.standard_annotations.Train is: a marker class
+        pass
+
+    def Fit(model: dsl.OutputArtifact[Model]) -> None: ...
+    assert dsl.component(component_annotation=Train)(Fit).TYPE_ANNOTATION is Train
+    with pytest.raises(WiringError, match="component_annotation must be a class"):
+        dsl.component(component_annotation="Train")(Fit)
     with pytest.raises(TypeError, match=".value needs a channel of a value artifact"):
         Count().outputs["examples"].future()[0].value
