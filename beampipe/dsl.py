@@ -39,8 +39,10 @@ _ARTIFACTS = "beampipe.metadata.artifacts"
 standard_artifacts = _Namespace({name: f"{_ARTIFACTS}:{name}" for name in (
     "Examples", "ExampleStatistics", "ExampleAnomalies", "Schema", "TransformGraph", "TransformCache",
     "Model", "ModelRun", "ModelEvaluation", "ModelBlessing", "InfraBlessing", "PushedModel",
-    "HyperParameters", "InferenceResult")})
-standard_artifacts._table["ExamplesDiff"] = f"{_ARTIFACTS}:ExamplesDiff"  # issue 10 (ExampleDiff)
+    "HyperParameters", "InferenceResult", "TunerResults")})
+standard_artifacts._table["ExamplesDiff"] = f"{_ARTIFACTS}:ExamplesDiff"
+standard_artifacts._table.update({name: f"beampipe.metadata.value_artifacts:{name}" for name in (
+    "String", "Integer", "Float", "Boolean", "Bytes", "JsonValue")})
 
 experimental = _Namespace({
     "LatestArtifactStrategy": "beampipe.components.resolver:LatestArtifactStrategy",
@@ -50,6 +52,18 @@ experimental = _Namespace({
     "RuntimeParameter": "beampipe.components.base:RuntimeParameter",
 })
 
+_DECORATOR = "beampipe.components.decorator"
+components = _Namespace({  # tfx.dsl.components: writing your own component
+    "component": f"{_DECORATOR}:component",
+    "InputArtifact": f"{_DECORATOR}:InputArtifact",
+    "OutputArtifact": f"{_DECORATOR}:OutputArtifact",
+    "Parameter": f"{_DECORATOR}:Parameter",
+    "BeamComponentParameter": f"{_DECORATOR}:BeamComponentParameter",
+    "OutputDict": f"{_DECORATOR}:OutputDict",
+    "AsyncOutputArtifact": f"{_DECORATOR}:AsyncOutputArtifact",
+})
+
+
 def __getattr__(name: str) -> Any:
     """``beampipe.dsl`` the module stands for ``tfx.dsl`` too: once anything imports it as a
     submodule, ``import beampipe as tfx; tfx.dsl`` is this module, not the ``dsl`` namespace."""
@@ -58,7 +72,14 @@ def __getattr__(name: str) -> Any:
 
 types = _Namespace({"standard_artifacts": standard_artifacts,
                     "Channel": "beampipe.components.base:Channel",
-                    "Artifact": f"{_ARTIFACTS}:Artifact"})
+                    "Artifact": f"{_ARTIFACTS}:Artifact",
+                    "BaseComponent": "beampipe.components.base:BaseComponent",
+                    "BaseNode": "beampipe.components.node_types:BaseNode",
+                    "BaseChannel": "beampipe.components.node_types:BaseChannel",
+                    "BaseBeamComponent": "beampipe.components.node_types:BaseBeamComponent",
+                    "BaseFunctionalComponent": "beampipe.components.node_types:BaseFunctionalComponent",
+                    "BaseFunctionalComponentFactory": "beampipe.components.node_types:BaseFunctionalComponentFactory",
+                    })
 metadata = _Namespace({"sqlite_metadata_connection_config": sqlite_metadata_connection_config})
 dsl = _Namespace({
     "Pipeline": "beampipe.orchestration.pipeline:Pipeline",
@@ -67,4 +88,8 @@ dsl = _Namespace({
     "Resolver": "beampipe.components.resolver:Resolver",
     "experimental": experimental,
     "io": _Namespace({"fileio": "beampipe.io:fileio"}),
+    "components": components,
+    "Importer": "beampipe.components.importer:Importer",
+    "Artifact": f"{_ARTIFACTS}:Artifact",
+    "ExecutionMode": "beampipe.orchestration.pipeline:ExecutionMode",
 })

@@ -338,6 +338,8 @@ def _publish(store: MetadataStore, attempt: Attempt, outputs: Outputs, contexts:
         for index, art in enumerate(arts):
             if art.id is not None:  # an existing artifact (Resolver): recorded as is, never moved
                 continue
+            if art.is_external:  # registered where it is (Importer): never moved, never deleted
+                continue
             art.custom_properties["fingerprint"] = cache.fingerprint_dir(art.uri)
             art.uri = place(key, index, art.uri)
     attempt.fault_point("renamed")  # on a remote root: uploaded, not yet committed
