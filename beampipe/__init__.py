@@ -22,6 +22,7 @@ _EXPORTS = {
     "RuntimeParameter": "beampipe.components.base",
     "component": "beampipe.components.decorator",
     "LocalDagRunner": "beampipe.orchestration.local_runner",
+    "testing": "beampipe.testing",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
