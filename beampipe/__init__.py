@@ -23,6 +23,7 @@ _EXPORTS = {
     "component": "beampipe.components.decorator",
     "LocalDagRunner": "beampipe.orchestration.local_runner",
     "utils": "beampipe.utils",
+    "testing": "beampipe.testing",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -55,7 +55,8 @@ def _node(comp: BaseComponent) -> dict[str, Any]:
         "exec_properties": comp.exec_properties,
         "inputs": {
             key: {"producer": ch.producer.id if ch.producer else None,
-                  "output_key": ch.output_key, "type": ch.type.TYPE_NAME}
+                  "output_key": ch.output_key, "type": ch.type.TYPE_NAME,
+                  **({"artifact_ids": ch.artifact_ids} if getattr(ch, "artifact_ids", None) else {})}
             for key, ch in comp.inputs.items()
         },
         "outputs": {key: {"type": ch.type.TYPE_NAME} for key, ch in comp.outputs.items()},

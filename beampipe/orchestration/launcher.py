@@ -218,6 +218,8 @@ def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
     for key, channel in node["inputs"].items():
         producer = channel["producer"]
         if producer is None:
+            if channel.get("artifact_ids"):  # testing.Channel: fixed artifacts
+                inputs[key] = static_artifacts(store, node["id"], key, channel)
             continue
         run_execs = [e for e in store.executions_in_context(RUN_CONTEXT, run_id)
                      if e.get("node_id") == producer]
@@ -225,6 +227,19 @@ def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
             return {}, f"upstream node '{producer}' was skipped"
         inputs[key] = latest_outputs(store, pipeline, producer, run_id).get(channel["output_key"], [])
     return inputs, None
+
+
+def static_artifacts(store: MetadataStore, node_id: str, key: str, channel: dict[str, Any]) -> list[Any]:
+    """The artifacts a testing.Channel names by MLMD id; each must exist and be of its type."""
+    ids = [int(i) for i in channel["artifact_ids"]]
+    found = {a.id: a for a in store.artifacts_by_id(ids)}
+    missing = [i for i in ids if i not in found]
+    wrong = [f"{i}: {found[i].TYPE_NAME}" for i in ids if i in found and found[i].TYPE_NAME != channel["type"]]
+    if missing or wrong:
+        raise NodeError(f"node '{node_id}' input '{key}': artifact ids {missing} are not in the store"
+                        if missing else f"node '{node_id}' input '{key}' wants {channel['type']}, "
+                                        f"got artifacts {wrong}")
+    return [found[i] for i in ids]
 
 
 # -- stage 2: condition ------------------------------------------------------------------
