@@ -45,7 +45,10 @@ experimental = _Namespace({
     "LatestArtifactStrategy": "beampipe.components.resolver:LatestArtifactStrategy",
     "LatestBlessedModelStrategy": "beampipe.components.resolver:LatestBlessedModelStrategy",
     "RuntimeParameter": "beampipe.components.base:RuntimeParameter",
+    "create_container_component": "beampipe.components.container:create_container_component",
 })
+placeholders = _Namespace({name: f"beampipe.components.placeholders:{name}" for name in (
+    "input", "output", "exec_property", "execution_invocation", "ProtoSerializationFormat")})
 
 def __getattr__(name: str) -> Any:
     table = {
@@ -70,4 +73,5 @@ dsl = _Namespace({
     "Channel": "beampipe.components.base:Channel",
     "Resolver": "beampipe.components.resolver:Resolver",
     "experimental": experimental,
+    "placeholders": placeholders,
 })

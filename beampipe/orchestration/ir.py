@@ -49,9 +49,14 @@ def compile_pipeline(pipeline: Pipeline, keep_secrets: bool = False) -> dict[str
 
 
 def _node(comp: BaseComponent) -> dict[str, Any]:
+    # A class made at run time (a container component) names a shared class that can be
+    # imported anywhere, and keeps its own name as the MLMD execution type.
+    cls = getattr(type(comp), "IR_CLASS", None) or type(comp)
+    extra = {"type_name": comp.execution_type_name} if hasattr(comp, "execution_type_name") else {}
     return {
+        **extra,
         "id": comp.id,
-        "component": component_ref(type(comp)),
+        "component": component_ref(cls),
         "exec_properties": comp.exec_properties,
         "inputs": {
             key: {"producer": ch.producer.id if ch.producer else None,

@@ -110,7 +110,7 @@ class NodeLaunch:
 
     @property
     def type_name(self) -> str:
-        return f"{self.cls.__module__}.{self.cls.__qualname__}"
+        return self.node.get("type_name") or f"{self.cls.__module__}.{self.cls.__qualname__}"
 
     @property
     def log_path(self) -> str:
