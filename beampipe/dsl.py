@@ -30,11 +30,6 @@ class _Namespace:
         return sorted(self._table)
 
 
-def sqlite_metadata_connection_config(path: str) -> str:
-    """TFX returns a ConnectionConfig proto; beampipe's metadata setting is just a URI."""
-    return f"sqlite://{path}" if path.startswith("/") else path
-
-
 _ARTIFACTS = "beampipe.metadata.artifacts"
 standard_artifacts = _Namespace({name: f"{_ARTIFACTS}:{name}" for name in (
     "Examples", "ExampleStatistics", "ExampleAnomalies", "Schema", "TransformGraph", "TransformCache",
@@ -66,7 +61,6 @@ def __getattr__(name: str) -> Any:
 types = _Namespace({"standard_artifacts": standard_artifacts,
                     "Channel": "beampipe.components.base:Channel",
                     "Artifact": f"{_ARTIFACTS}:Artifact"})
-metadata = _Namespace({"sqlite_metadata_connection_config": sqlite_metadata_connection_config})
 dsl = _Namespace({
     "Pipeline": "beampipe.orchestration.pipeline:Pipeline",
     "Cond": "beampipe.components.condition:Cond",
