@@ -61,6 +61,9 @@ def __getattr__(name: str) -> Any:
 types = _Namespace({"standard_artifacts": standard_artifacts,
                     "Channel": "beampipe.components.base:Channel",
                     "Artifact": f"{_ARTIFACTS}:Artifact"})
+metadata = _Namespace({name: f"beampipe.orchestration.metadata:{name}" for name in (  # MLMD ConnectionConfig protos
+    "sqlite_metadata_connection_config", "mysql_metadata_connection_config",
+    "postgresql_metadata_connection_config", "ConnectionConfigType")})
 dsl = _Namespace({
     "Pipeline": "beampipe.orchestration.pipeline:Pipeline",
     "Cond": "beampipe.components.condition:Cond",
