@@ -15,6 +15,7 @@ _EXPORTS = {
     "components": "beampipe.components",
     "proto": "beampipe.proto",
     "dsl": "beampipe.dsl",
+    "extensions": "beampipe.dsl",
     "types": "beampipe.dsl",
     "orchestration": "beampipe.orchestration",
     "standard_artifacts": "beampipe.dsl",

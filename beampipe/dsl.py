@@ -30,11 +30,6 @@ class _Namespace:
         return sorted(self._table)
 
 
-def sqlite_metadata_connection_config(path: str) -> str:
-    """TFX returns a ConnectionConfig proto; beampipe's metadata setting is just a URI."""
-    return f"sqlite://{path}" if path.startswith("/") else path
-
-
 _ARTIFACTS = "beampipe.metadata.artifacts"
 standard_artifacts = _Namespace({name: f"{_ARTIFACTS}:{name}" for name in (
     "Examples", "ExampleStatistics", "ExampleAnomalies", "Schema", "TransformGraph", "TransformCache",
@@ -50,7 +45,10 @@ experimental = _Namespace({
     "ResolverStrategy": "beampipe.components.resolver_strategy:ResolverStrategy",
     "SpanRangeStrategy": "beampipe.components.resolver_strategies:SpanRangeStrategy",
     "RuntimeParameter": "beampipe.components.base:RuntimeParameter",
+    "create_container_component": "beampipe.components.container:create_container_component",
 })
+placeholders = _Namespace({name: f"beampipe.components.placeholders:{name}" for name in (
+    "input", "output", "exec_property", "execution_invocation", "ProtoSerializationFormat")})
 
 _DECORATOR = "beampipe.components.decorator"
 components = _Namespace({  # tfx.dsl.components: writing your own component
@@ -80,7 +78,26 @@ types = _Namespace({"standard_artifacts": standard_artifacts,
                     "BaseFunctionalComponent": "beampipe.components.node_types:BaseFunctionalComponent",
                     "BaseFunctionalComponentFactory": "beampipe.components.node_types:BaseFunctionalComponentFactory",
                     })
-metadata = _Namespace({"sqlite_metadata_connection_config": sqlite_metadata_connection_config})
+metadata = _Namespace({name: f"beampipe.orchestration.metadata:{name}" for name in (  # MLMD ConnectionConfig protos
+    "sqlite_metadata_connection_config", "mysql_metadata_connection_config",
+    "postgresql_metadata_connection_config", "ConnectionConfigType")})
+
+
+class _Extensions(_Namespace):
+    """``tfx.extensions``: TFX's are Google Cloud integrations (BigQuery ExampleGen, AI Platform
+    and Vertex trainers and pushers), which need Google's services; say so instead of a bare
+    AttributeError."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(f"tfx.extensions.{name} is not supported by beampipe: TFX's extensions are "
+                             "Google Cloud integrations (BigQuery, AI Platform, Vertex AI) that need Google's "
+                             "services; use CsvExampleGen/ImportExampleGen on gs:// data, and the Kubeflow "
+                             "target for cluster training")
+
+
+extensions = _Extensions({})
 dsl = _Namespace({
     "Pipeline": "beampipe.orchestration.pipeline:Pipeline",
     "Cond": "beampipe.components.condition:Cond",
@@ -92,4 +109,5 @@ dsl = _Namespace({
     "Importer": "beampipe.components.importer:Importer",
     "Artifact": f"{_ARTIFACTS}:Artifact",
     "ExecutionMode": "beampipe.orchestration.pipeline:ExecutionMode",
+    "placeholders": placeholders,
 })

@@ -32,6 +32,7 @@ from beampipe.metadata.ids import check_node_id, check_path_id
 from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import NODE_CONTEXT, RUN_CONTEXT, MetadataStore, Outputs
 from beampipe.orchestration import cache, ir as ir_mod, recovery, remote
+from beampipe.orchestration.exit_handler import exec_properties_for
 from beampipe.orchestration.node_log import node_log
 from beampipe.orchestration.root_stores import register_store
 from beampipe.orchestration.staging import Attempt
@@ -110,7 +111,7 @@ class NodeLaunch:
 
     @property
     def type_name(self) -> str:
-        return f"{self.cls.__module__}.{self.cls.__qualname__}"
+        return self.node.get("type_name") or f"{self.cls.__module__}.{self.cls.__qualname__}"
 
     @property
     def log_path(self) -> str:
@@ -159,7 +160,8 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
         check_path_id(f"node '{node_id}' output key", key)
     _check_root_is_not_a_file(ir["pipeline"]["root"])
     cls = ir_mod.load_component_class(node["component"])
-    return NodeLaunch(ir, node, run_id, store, cls, substitute(node["exec_properties"], params))
+    props = exec_properties_for(ir, node_id, substitute(node["exec_properties"], params), store, run_id)
+    return NodeLaunch(ir, node, run_id, store, cls, props)
 
 
 def open_store(ir: dict[str, Any]) -> MetadataStore:

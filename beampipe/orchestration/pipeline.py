@@ -28,7 +28,8 @@ class Pipeline:
     def __init__(self, pipeline_name: str, pipeline_root: str, components: Sequence[BaseComponent],
                  metadata_uri: str | None = None, beam_pipeline_args: Sequence[str] | None = None,
                  enable_cache: bool = True, metadata_connection_config: Any = None,
-                 execution_mode: ExecutionMode = ExecutionMode.SYNC) -> None:
+                 execution_mode: ExecutionMode = ExecutionMode.SYNC,
+                 exit_handler: BaseComponent | None = None) -> None:
         if execution_mode is not ExecutionMode.SYNC:
             raise WiringError(f"pipeline {pipeline_name!r}: execution_mode={execution_mode} is not supported: "
                               "beampipe runs pipelines synchronously (ExecutionMode.SYNC): every node "
@@ -44,6 +45,9 @@ class Pipeline:
         self.components = topological_order(list(components))
         self.source_file: str | None = None
         self.execution_mode = execution_mode
+        # Runs after every node, whatever the outcome (orchestration.exit_handler); TFX sets it
+        # on the runner instead (``set_exit_handler``), which beampipe's runners also accept.
+        self.exit_handler = exit_handler
 
     @property
     def name(self) -> str:
@@ -132,13 +136,12 @@ def upstream_nodes(comp: BaseComponent) -> list[BaseComponent]:
 
 
 def _uri_from_config(config: Any) -> str | None:
-    """Accept TFX-style metadata connection configs: ours is just a URI string."""
+    """TFX passes an MLMD ConnectionConfig; beampipe's setting is a URI (``connection``)."""
     if config is None:
         return None
-    if isinstance(config, str):
-        return config
-    sqlite = getattr(config, "sqlite", None)
-    if sqlite is not None and getattr(sqlite, "filename_uri", ""):
-        return str(sqlite.filename_uri)
-    raise WiringError("metadata_connection_config: pass a URI string "
-                      "(a SQLite path, postgresql://... or mysql://...)")
+    from beampipe.metadata.connection import MetadataConfigError, uri_from_config
+
+    try:
+        return uri_from_config(config)
+    except MetadataConfigError as err:
+        raise WiringError(str(err)) from None
