@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     if "tensorflow" in sys.modules:
         # TensorFlow's finalizers print spurious errors at interpreter exit; all work
         # is recorded and flushed by now, so leave without running them.
+        from beampipe.io import code as shipped_code
+
+        shipped_code.discard_fetched()  # os._exit skips atexit
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

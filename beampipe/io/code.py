@@ -182,6 +182,12 @@ class _Fetcher:
             raise CodeError(f"module file {path} does not exist")
         return full
 
+    def discard(self) -> None:
+        with self._lock:
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir, self._done = None, {}
+
     def _download(self, bundle: str, digest: str | None) -> str:
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="beampipe-code-")
@@ -208,6 +214,12 @@ class _Fetcher:
 
 
 _fetcher = _Fetcher()
+
+
+def discard_fetched() -> None:
+    """Remove this process's fetched bundles now: for exits that skip ``atexit`` (the CLI
+    leaves with ``os._exit`` once TensorFlow is loaded)."""
+    _fetcher.discard()
 
 
 def _sha256_file(path: str) -> str:
