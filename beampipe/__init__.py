@@ -15,6 +15,7 @@ _EXPORTS = {
     "components": "beampipe.components",
     "proto": "beampipe.proto",
     "dsl": "beampipe.dsl",
+    "extensions": "beampipe.dsl",
     "types": "beampipe.dsl",
     "orchestration": "beampipe.orchestration",
     "standard_artifacts": "beampipe.dsl",
@@ -23,6 +24,7 @@ _EXPORTS = {
     "component": "beampipe.components.decorator",
     "LocalDagRunner": "beampipe.orchestration.local_runner",
     "utils": "beampipe.utils",
+    "testing": "beampipe.testing",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s.lower().replace('_', ' ')}" for s, n in sorted(counts.items()))
     print(f"run {result.run_id} {result.status.lower()} in {result.seconds:.1f}s ({summary})")
+    handler = result.exit_handler
+    if handler is not None and handler.status == "FAILED":  # reported; never the run's outcome
+        print(f"exit handler '{handler.node_id}' failed: {scrub(console.one_line(handler.error))}", file=sys.stderr)
     if result.status == "COMPLETE":
         return 0
     for failed in result.failed:

@@ -20,6 +20,9 @@ _EXPORTS = {
     "InputArtifact": "beampipe.components.decorator",
     "OutputArtifact": "beampipe.components.decorator",
     "Parameter": "beampipe.components.decorator",
+    "BeamComponentParameter": "beampipe.components.decorator",
+    "OutputDict": "beampipe.components.decorator",
+    "AsyncOutputArtifact": "beampipe.components.decorator",
     "Cond": "beampipe.components.condition",
     # standard components
     "CsvExampleGen": "beampipe.components.example_gen",
@@ -35,6 +38,7 @@ _EXPORTS = {
     "Resolver": "beampipe.components.resolver",
     "ResolverStrategy": "beampipe.components.resolver_strategy",
     "SpanRangeStrategy": "beampipe.components.resolver_strategies",
+    "Importer": "beampipe.components.importer",
     "Pusher": "beampipe.components.pusher",
     "BulkInferrer": "beampipe.components.bulk_inferrer",
     "InfraValidator": "beampipe.components.infra_validator",

@@ -92,6 +92,14 @@ class BaseComponent:
     OUTPUTS: ClassVar[dict[str, Out]] = {}
     PARAMETERS: ClassVar[dict[str, Param]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        tfx_style = sorted({"SPEC_CLASS", "EXECUTOR_SPEC", "DRIVER_CLASS"} & set(cls.__dict__))
+        if tfx_style:
+            raise TypeError(f"{cls.__name__}: TFX's ComponentSpec / executor-class components ({', '.join(tfx_style)}) "
+                            "are not supported; declare INPUTS, OUTPUTS, PARAMETERS and a classmethod "
+                            "execute(ctx), or write the component as a @component function")
+
     def __init__(self, inputs: dict[str, Channel | None] | None = None,
                  parameters: dict[str, Any] | None = None) -> None:
         self._id: str | None = None

@@ -13,6 +13,10 @@ the override is a guard against that failure mode, not a fix for one we reproduc
 ``output_examples`` is produced only when ``output_example_spec`` asks for it (TFX declares
 that channel only then); otherwise the executor drops it (``ctx.drop_output``) and no empty
 Examples artifact is recorded. Without the spec, prediction logs go to ``inference_result``.
+With it, each signature's results go into the columns its ``OutputColumnsSpec`` names
+(classify labels/scores, regress value, named predict outputs), by TFX's rules
+(``transforms.prediction_to_example``); several classify/regress signatures in
+``model_spec`` run as one multi-inference.
 """
 from __future__ import annotations
 
@@ -46,6 +50,7 @@ class BulkInferrer(BaseComponent):
         from tfx_bsl.public.proto import model_spec_pb2
 
         from beampipe.transforms.beam_util import read_records, reads_in_order
+        from beampipe.transforms.prediction_to_example import prediction_to_example
         from beampipe.transforms.tfdv_io import example_files
 
         examples, model = ctx.input("examples"), ctx.input("model")
@@ -97,7 +102,10 @@ class BulkInferrer(BaseComponent):
 
 
 class _TF2Session:
-    """What RunInference needs of a tf.compat.v1.Session, over a TF2-loaded SavedModel."""
+    """What RunInference needs of a tf.compat.v1.Session, over a TF2-loaded SavedModel.
+
+    A fetch may belong to several signatures fed by the same input (multi-inference: classify
+    and regress); each signature that has a fetched output is called once per batch."""
 
     def __init__(self, model_path: str, tags: Any) -> None:
         import tensorflow as tf
@@ -105,23 +113,28 @@ class _TF2Session:
 
         self._model = tf.saved_model.load(model_path, tags=list(tags))
         meta = loader_impl.parse_saved_model(model_path).meta_graphs[0]
-        # graph tensor name -> (signature, input or output alias)
-        self._inputs, self._outputs = {}, {}
+        # signature -> {graph input tensor name: alias}; graph output tensor name -> [(signature, alias)]
+        self._inputs: dict[str, dict[str, str]] = {}
+        self._outputs: dict[str, list[tuple[str, str]]] = {}
         for sig_name, sig in meta.signature_def.items():
-            for alias, info in sig.inputs.items():
-                self._inputs[info.name] = (sig_name, alias)
+            self._inputs[sig_name] = {info.name: alias for alias, info in sig.inputs.items()}
             for alias, info in sig.outputs.items():
                 self._outputs.setdefault(info.name, []).append((sig_name, alias))
 
     def run(self, fetches: Any, feed_dict: dict[str, Any]) -> Any:
         import tensorflow as tf
         [(name, batch)] = feed_dict.items()
-        sig_name, alias = self._inputs[name]
-        outputs = self._model.signatures[sig_name](**{alias: tf.constant(batch)})
+        called: dict[str, Any] = {}
 
         def value(tensor_name: str) -> Any:
-            out_alias = next(a for s, a in self._outputs[tensor_name] if s == sig_name)
-            return outputs[out_alias].numpy()
+            for sig_name, out_alias in self._outputs[tensor_name]:
+                alias = self._inputs[sig_name].get(name)
+                if alias is None:
+                    continue
+                if sig_name not in called:
+                    called[sig_name] = self._model.signatures[sig_name](**{alias: tf.constant(batch)})
+                return called[sig_name][out_alias].numpy()
+            raise KeyError(f"no signature fed by {name!r} outputs {tensor_name!r}")
 
         if isinstance(fetches, dict):  # as Session.run: the fetch structure is kept
             return {key: value(name) for key, name in fetches.items()}
@@ -133,33 +146,3 @@ class _TF2Session:
 
 def load_tf2_model(model_path: str, tags: Any) -> _TF2Session:
     return _TF2Session(model_path, tags)
-
-
-def prediction_to_example(log: Any, spec: OutputExampleSpec) -> bytes:
-    """The request's tf.Example with the prediction outputs added as float features."""
-    import tensorflow as tf
-
-    which = log.WhichOneof("log_type")
-    if which != "predict_log":
-        raise ValueError(f"output_example_spec: only Predict signatures are supported, got {which}")
-    request, response = log.predict_log.request, log.predict_log.response
-    [serialized] = next(iter(request.inputs.values())).string_val
-    example = tf.train.Example.FromString(serialized)
-    columns = {}
-    for col_spec in spec.output_columns_spec:
-        if col_spec.predict_output is not None:
-            for col in col_spec.predict_output.output_columns:
-                columns[col["output_key"]] = col["output_column"]
-    for alias, tensor in response.outputs.items():
-        if columns and alias not in columns:
-            continue
-        name = columns.get(alias) or f"{spec.feature_prefix}{alias}"
-        values = tf.make_ndarray(tensor).reshape(-1)
-        feature = example.features.feature[name]
-        if values.dtype.kind in "iub":
-            feature.int64_list.value.extend(int(v) for v in values)
-        elif values.dtype.kind == "f":
-            feature.float_list.value.extend(float(v) for v in values)
-        else:
-            feature.bytes_list.value.extend(v if isinstance(v, bytes) else str(v).encode() for v in values)
-    return example.SerializeToString(deterministic=True)  # features in name order

@@ -14,6 +14,7 @@ import operator
 from typing import Any, Callable
 
 from beampipe.components.base import Channel
+from beampipe.metadata.value_artifacts import ValueArtifact
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt,
@@ -23,10 +24,13 @@ _ACTIVE: list["Predicate"] = []
 
 
 class ArtifactProperty:
-    """One property of the index-th artifact of a channel, to compare with a value."""
+    """One property of the index-th artifact of a channel, to compare with a value (or, with
+    ``stored_value``, a value artifact's own value: TFX's ``future().value``)."""
 
-    def __init__(self, channel: Channel, index: int, name: str, custom: bool) -> None:
+    def __init__(self, channel: Channel, index: int, name: str, custom: bool,
+                 stored_value: bool = False) -> None:
         self.channel, self.index, self.name, self.custom = channel, index, name, custom
+        self.stored_value = stored_value
 
     def _cmp(self, op: str, value: Any) -> "Predicate":
         return Predicate(self, op, value)
@@ -56,6 +60,11 @@ class _ArtifactRef:
     def __init__(self, channel: Channel, index: int) -> None:
         self.channel, self.index = channel, index
 
+    @property
+    def value(self) -> ArtifactProperty:
+        """A value artifact's value (Integer, Float, String, Boolean, ...), read at run time."""
+        return _value_of(self.channel, self.index)
+
     def custom_property(self, name: str) -> ArtifactProperty:
         return ArtifactProperty(self.channel, self.index, name, custom=True)
 
@@ -71,6 +80,18 @@ class ChannelFuture:
 
     def __getitem__(self, index: int) -> _ArtifactRef:
         return _ArtifactRef(self.channel, index)
+
+    @property
+    def value(self) -> ArtifactProperty:
+        """``channel.future().value``: the value of the channel's (first) value artifact."""
+        return _value_of(self.channel, 0)
+
+
+def _value_of(channel: Channel, index: int) -> ArtifactProperty:
+    if not issubclass(channel.type, ValueArtifact):
+        raise TypeError(f".value needs a channel of a value artifact (Integer, Float, String, Boolean, "
+                        f"Bytes, JsonValue), not {channel.describe()}")
+    return ArtifactProperty(channel, index, "value", custom=False, stored_value=True)
 
 
 class Predicate:
@@ -97,7 +118,8 @@ class Predicate:
         assert left is not None
         return {"producer": left.channel.producer.id if left.channel.producer else None,
                 "output_key": left.channel.output_key, "index": left.index,
-                "property": left.name, "custom": left.custom, "op": self.op, "value": self.value}
+                "property": left.name, "custom": left.custom, "op": self.op, "value": self.value,
+                **({"stored_value": True} if left.stored_value else {})}
 
 
 class Cond:
@@ -135,8 +157,10 @@ def evaluate(cond: dict[str, Any], outputs_of: Callable[[str, str], list[Any]]) 
     if len(arts) <= cond["index"]:
         return False
     art = arts[cond["index"]]
-    source = art.custom_properties if cond["custom"] else art.properties
-    value = source.get(cond["property"])
+    if cond.get("stored_value"):
+        value = art.read()  # the value artifact's file, through the storage layer
+    else:
+        value = (art.custom_properties if cond["custom"] else art.properties).get(cond["property"])
     if value is None:
         return False
     try:

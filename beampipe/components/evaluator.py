@@ -9,6 +9,10 @@ Penguin label: TFMA needs an integer label for ``label_key='species'`` while the
 ``transform_features`` signature (raw examples -> transformed features, species as its
 vocabulary index) and the EvalConfig names it in ``preprocessing_function_names``, exactly as
 TFX's penguin template does; TFMA then reads the label from the transformed features.
+
+``feature_slicing_spec`` (TFX's deprecated FeatureSlicingSpec) adds its slices to the
+EvalConfig's ``slicing_specs``. TFX allows it only instead of an eval_config, for Estimator
+EvalSavedModels; with no Estimators on TF 2.16, beampipe takes it only beside an eval_config.
 """
 from __future__ import annotations
 
@@ -18,19 +22,29 @@ from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
 from beampipe.metadata.artifacts import Artifact, Examples, Model, ModelBlessing, ModelEvaluation
+from beampipe.proto._message import from_dict
+from beampipe.proto.evaluation import FeatureSlicingSpec
 
 class Evaluator(BaseComponent):
     INPUTS = {"examples": In(Examples), "model": In(Model), "baseline_model": In(Model, optional=True)}
     OUTPUTS = {"evaluation": Out(ModelEvaluation), "blessing": Out(ModelBlessing)}
     PARAMETERS = {"eval_config": Param(str, required=True), "example_splits": Param(list),
-                  "fairness_indicator_thresholds": Param(list)}
+                  "fairness_indicator_thresholds": Param(list), "feature_slicing_spec": Param(dict)}
 
     def __init__(self, examples: Channel, model: Channel, baseline_model: Channel | None = None,
                  eval_config: Any = None, example_splits: list[str] | None = None,
-                 fairness_indicator_thresholds: list[float] | None = None) -> None:
+                 fairness_indicator_thresholds: list[float] | None = None,
+                 feature_slicing_spec: FeatureSlicingSpec | None = None) -> None:
+        if feature_slicing_spec is not None and eval_config is None:
+            raise WiringError(
+                "Evaluator: feature_slicing_spec without eval_config means, in TFX, an Estimator "
+                "EvalSavedModel that carries its own labels and metrics; TF 2.16 has no Estimators "
+                "and beampipe evaluates through a tfma.EvalConfig. Pass eval_config (model_specs, "
+                "metrics_specs): the feature_slicing_spec's slices are added to its slicing_specs.")
         super().__init__({"examples": examples, "model": model, "baseline_model": baseline_model},
                          {"eval_config": _config_json(eval_config), "example_splits": example_splits,
-                          "fairness_indicator_thresholds": fairness_indicator_thresholds})
+                          "fairness_indicator_thresholds": fairness_indicator_thresholds,
+                          "feature_slicing_spec": feature_slicing_spec})
 
     @classmethod
     def prepare_inputs(cls, inputs: dict[str, list[Artifact]]) -> dict[str, list[Artifact]]:
@@ -54,6 +68,7 @@ class Evaluator(BaseComponent):
         baseline = ctx.optional_input("baseline_model")
         config = _parse_config(ctx.prop("eval_config"), ctx.node_id)
         _add_fairness(config, ctx.prop("fairness_indicator_thresholds"))
+        _add_feature_slices(config, ctx.prop("feature_slicing_spec"), ctx)
         check_metric_names(config, ctx.node_id)
         config = config_util.update_eval_config_with_defaults(
             config, has_baseline=baseline is not None, rubber_stamp=baseline is None)
@@ -135,6 +150,20 @@ def _add_fairness(config: Any, thresholds: list[float] | None) -> None:
     spec = config.metrics_specs[0] if config.metrics_specs else config.metrics_specs.add()
     spec.metrics.add(class_name="FairnessIndicators",
                      config=json.dumps({"thresholds": list(thresholds)}))
+
+
+def _add_feature_slices(config: Any, spec: Any, ctx: ExecContext) -> None:
+    """TFX's deprecated feature_slicing_spec: each SingleSlicingSpec is a TFMA slice over its
+    columns (TFX makes ``SingleSliceSpec(columns=...)`` of it); added unless already there."""
+    if spec is None:
+        return
+    import tensorflow_model_analysis as tfma
+    ctx.log.warning("feature_slicing_spec is deprecated (TFX too): put the slices in "
+                    "eval_config.slicing_specs")
+    for fields in from_dict(FeatureSlicingSpec, spec).to_slicing_specs():
+        wanted = tfma.SlicingSpec(**fields)
+        if wanted not in config.slicing_specs:
+            config.slicing_specs.append(wanted)
 
 
 _KERAS_INTERNAL = {"Metric", "MeanMetricWrapper", "MeanTensor"}

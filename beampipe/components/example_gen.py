@@ -199,8 +199,10 @@ class ImportExampleGen(_FileBasedExampleGen):
     PARAMETERS = {**_FileBasedExampleGen.PARAMETERS, "payload_format": Param(str, default="tf_example")}
 
     def __init__(self, input_base: str, input_config: Any = None, output_config: Any = None,
-                 range_config: Any = None, payload_format: str = "tf_example") -> None:
-        if str(payload_format).lower() not in PAYLOAD_FORMATS:
+                 range_config: Any = None, payload_format: Any = "tf_example") -> None:
+        from beampipe.proto.example_gen_extras import payload_format_key  # PayloadFormat enum or its number
+        payload_format = payload_format_key(payload_format)
+        if payload_format not in PAYLOAD_FORMATS:
             raise ValueError(f"ImportExampleGen: payload_format must be one of "
                              f"{sorted(set(PAYLOAD_FORMATS.values()))}, got {payload_format!r}")
         super().__init__(input_base, input_config, output_config, range_config,

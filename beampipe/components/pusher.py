@@ -26,7 +26,7 @@ from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Ou
 from beampipe.components.evaluator import serving_model_path, why_not_blessed
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import InfraBlessing, Model, ModelBlessing, PushedModel
-from beampipe.proto.serving import PushDestination, from_dict
+from beampipe.proto.serving import PushDestination, Versioning, from_dict
 
 
 class Pusher(BaseComponent):
@@ -58,6 +58,9 @@ class Pusher(BaseComponent):
         base = dest.filesystem.base_directory if dest and dest.filesystem else ""
         if not base:
             raise ValueError(f"node '{ctx.node_id}': push_destination.filesystem.base_directory is empty")
+        if int(dest.filesystem.versioning) not in (Versioning.AUTO, Versioning.UNIX_TIMESTAMP):
+            raise ValueError(f"node '{ctx.node_id}': push_destination.filesystem.versioning "
+                             f"{dest.filesystem.versioning!r} is not one of {Versioning.keys()}")
         refusal = _refusal(ctx.optional_input("model_blessing"), ctx.optional_input("infra_blessing"))
         if refusal:
             ctx.log.warning("not pushing %s: %s", model.uri, refusal)

@@ -1,7 +1,8 @@
 """Tuner: runs the keras-tuner search a module file's ``tuner_fn`` sets up, keeps the best.
 
 The HyperParameters artifact's ``best_file()`` holds the best trial's ``HyperParameters.get_config()`` as JSON,
-as TFX writes it, so Trainer hands it to ``run_fn`` as ``fn_args.hyperparameters``.
+as TFX writes it, so Trainer hands it to ``run_fn`` as ``fn_args.hyperparameters``. The TunerResults artifact's
+``results_file()`` lists every completed trial, best first (TFX's ``tuner_results`` output).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any, Callable, NamedTuple
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
 from beampipe.components.fn_args import (build_fn_args, call_user_fn, describe_source, load_user_fn,
                                          skip_autograph_for_tf_keras)
-from beampipe.metadata.artifacts import Examples, HyperParameters, Schema, TransformGraph
+from beampipe.metadata.artifacts import Artifact, Examples, HyperParameters, Schema, TransformGraph, TunerResults
 
 
 class TunerFnResult(NamedTuple):
@@ -31,7 +32,7 @@ class Tuner(BaseComponent):
         "transform_graph": In(TransformGraph, optional=True),
         "schema": In(Schema, optional=True),
     }
-    OUTPUTS = {"best_hyperparameters": Out(HyperParameters)}
+    OUTPUTS = {"best_hyperparameters": Out(HyperParameters), "tuner_results": Out(TunerResults)}
     PARAMETERS = {
         "module_file": Param(str),
         "tuner_fn": Param(str),
@@ -82,3 +83,16 @@ class Tuner(BaseComponent):
         ctx.log.info("Tuner: best hyperparameters %s", best[0].values)
         with open(ctx.output("best_hyperparameters").best_file(), "w") as f:
             json.dump(config, f)
+        write_tuner_results(tuner, ctx.output("tuner_results"))
+
+
+def write_tuner_results(tuner: Any, artifact: Artifact) -> list[dict[str, Any]]:
+    """Every completed trial with hyperparameters, best first, as TFX records them (pandas
+    ``records``: ``{trial_id, score, <hyperparameter>: value}``)."""
+    oracle = tuner.oracle
+    rows = [{"trial_id": t.trial_id, "score": t.score, **t.hyperparameters.values}
+            for t in oracle.get_best_trials(oracle.max_trials)
+            if str(getattr(t.status, "value", t.status)) == "COMPLETED" and t.hyperparameters.values]
+    with open(TunerResults(artifact.uri).results_file(), "w") as f:
+        json.dump(rows, f)
+    return rows

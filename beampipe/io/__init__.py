@@ -32,3 +32,7 @@ __all__ = [
     "relative", "remove", "rename", "rename_is_atomic", "rmtree", "size", "stat", "upload_dir", "usage", "walk",
     "with_beam_s3_options", "write_bytes", "write_text",
 ]
+
+from beampipe.metadata import value_artifacts as _value_artifacts  # noqa: E402
+
+_value_artifacts.use_storage(open)  # value artifacts read and write s3:// and gs:// through this layer

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 from beampipe.metadata import layout
 
 PropertyType = type  # int, float or str
+EXTERNAL_KEY = "is_external"
+_REGISTERED: dict[str, type["Artifact"]] = {}
 
 
 class Artifact:
@@ -19,6 +21,13 @@ class Artifact:
     TYPE_NAME = "Artifact"
     PROPERTIES: dict[str, PropertyType] = {}
     LAYOUT: ClassVar[str] = ""  # what the type's directory holds (CONTRIBUTING.md's table)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every type a process defines is known by name, so the store and the launcher
+        # rebuild a user's own type (``class MyType(tfx.dsl.Artifact)``), not a bare stand-in.
+        super().__init_subclass__(**kwargs)
+        if "TYPE_NAME" in cls.__dict__:
+            _REGISTERED[cls.TYPE_NAME] = cls
 
     def __init__(self, uri: str = "") -> None:
         self.uri = uri
@@ -63,6 +72,19 @@ class Artifact:
     @property
     def type_name(self) -> str:
         return self.TYPE_NAME
+
+    @property
+    def is_external(self) -> bool:
+        """Registered where it already was (Importer), not written under the pipeline root:
+        the launcher neither moves nor deletes it. Kept as a custom property, so it survives MLMD."""
+        return bool(self.custom_properties.get(EXTERNAL_KEY))
+
+    @is_external.setter
+    def is_external(self, external: bool) -> None:
+        if external:
+            self.custom_properties[EXTERNAL_KEY] = 1
+        else:
+            self.custom_properties.pop(EXTERNAL_KEY, None)
 
     def __repr__(self) -> str:
         return f"{self.TYPE_NAME}(id={self.id}, uri={self.uri!r})"
@@ -275,6 +297,17 @@ class HyperParameters(Artifact):
         return layout.join(self.uri, self.BEST_FILE)
 
 
+class TunerResults(Artifact):
+    """Every finished trial of a Tuner search, as TFX writes them (pandas ``records`` JSON)."""
+
+    TYPE_NAME = "TunerResults"
+    RESULTS_FILE = "tuner_results.json"
+    LAYOUT = f"`{RESULTS_FILE}` (JSON list of `{{trial_id, score, <hyperparameter>: value}}`, best first)"
+
+    def results_file(self) -> str:
+        return layout.join(self.uri, self.RESULTS_FILE)
+
+
 class InferenceResult(Artifact):
     TYPE_NAME = "InferenceResult"
     PREDICTION_LOGS_PREFIX = "prediction_logs"
@@ -291,7 +324,7 @@ STANDARD_TYPES: dict[str, type[Artifact]] = {
     for cls in (
         Examples, ExampleStatistics, ExampleAnomalies, Schema, TransformGraph, TransformCache,
         Model, ModelRun, ModelEvaluation, ModelBlessing, InfraBlessing, PushedModel,
-        HyperParameters, InferenceResult,
+        HyperParameters, TunerResults, InferenceResult,
     )
 }
 
@@ -328,11 +361,12 @@ STANDARD_TYPES[ExamplesDiff.TYPE_NAME] = ExamplesDiff
 
 
 def artifact_class(type_name: str) -> type[Artifact]:
-    """The class for a type name; unknown names (user types) get a plain subclass."""
-    cls = STANDARD_TYPES.get(type_name)
+    """The class for a type name: a standard type, else a type this process defined (a user's
+    own), else a plain subclass of that name (registered until the user's class, imported
+    later, takes its place)."""
+    cls = STANDARD_TYPES.get(type_name) or _REGISTERED.get(type_name)
     if cls is None:
         cls = type(type_name, (Artifact,), {"TYPE_NAME": type_name})
-        STANDARD_TYPES[type_name] = cls
     return cls
 
 

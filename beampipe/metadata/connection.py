@@ -313,3 +313,48 @@ def with_retries(fn: Callable[[], T], attempts: int = 40, what: str = "metadata 
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
     raise AssertionError("unreachable")
+
+
+def uri_from_config(config: Any) -> str:
+    """The metadata URI of an MLMD ``ConnectionConfig`` (what TFX's
+    ``tfx.orchestration.metadata.*_metadata_connection_config`` return), so a TFX pipeline's
+    ``metadata_connection_config=`` works. Settings a URI cannot carry are refused, not dropped.
+    The URI may hold a password: compiled files get it ``without_password``."""
+    if isinstance(config, str):
+        return config
+    name = getattr(getattr(config, "DESCRIPTOR", None), "full_name", "")
+    if name == "ml_metadata.MetadataStoreClientConfig":
+        raise MetadataConfigError("metadata_connection_config: a MetadataStoreClientConfig names an MLMD gRPC "
+                                  "server; beampipe connects to the database itself: give the database's "
+                                  "ConnectionConfig (SQLite, MySQL or PostgreSQL) or a URI")
+    if name != "ml_metadata.ConnectionConfig":
+        raise MetadataConfigError(f"metadata_connection_config: expected an MLMD ConnectionConfig or a URI "
+                                  f"string, got {type(config).__name__}")
+    kind = config.WhichOneof("config")
+    if kind == "sqlite":
+        if not config.sqlite.filename_uri:
+            raise MetadataConfigError("metadata_connection_config: the SQLite config has no filename_uri")
+        return os.path.abspath(config.sqlite.filename_uri)
+    if kind == "mysql":
+        my = config.mysql
+        _refuse_fields(my, ("socket", "ssl_options", "skip_db_creation"), "MySQL")
+        return _server_uri("mysql", my.user, my.password, my.host, my.port or 3306, my.database)
+    if kind == "postgresql":
+        pg = config.postgresql
+        _refuse_fields(pg, ("passfile", "ssloption", "skip_db_creation"), "PostgreSQL")
+        return _server_uri("postgresql", pg.user, pg.password, pg.host or pg.hostaddr, pg.port or 5432,
+                           pg.dbname)
+    raise MetadataConfigError(f"metadata_connection_config: a {kind or 'empty'} config is not supported; use "
+                              "SQLite, MySQL or PostgreSQL")
+
+
+def _refuse_fields(message: Any, names: tuple[str, ...], what: str) -> None:
+    used = [n for n in names if message.HasField(n)] if hasattr(message, "HasField") else []
+    if used:
+        raise MetadataConfigError(f"metadata_connection_config: {what} settings {used} are not supported by "
+                                  "beampipe (its metadata URI carries host, port, database, user and password)")
+
+
+def _server_uri(scheme: str, user: str, password: str, host: str, port: Any, database: str) -> str:
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    return _checked_database(f"{scheme}://{auth}{'@' if auth else ''}{host or 'localhost'}:{port}/{database}")

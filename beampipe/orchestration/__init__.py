@@ -10,5 +10,6 @@ from beampipe._lazy import lazy_exports
 __getattr__, __dir__ = lazy_exports(__name__, {
     "LocalDagRunner": "beampipe.orchestration.local_runner",
     "Pipeline": "beampipe.orchestration.pipeline",
-    "metadata": "beampipe.dsl",
+    "metadata": "beampipe.orchestration.metadata",
+    "experimental": "beampipe.orchestration.experimental",
 })

@@ -120,8 +120,9 @@ def finish_run(ir: dict[str, Any], run_id: str, values: dict[str, Any],
     latest: dict[str, dict[str, Any]] = {}
     for ex in sorted(store.executions_in_context(RUN_CONTEXT, run_id), key=lambda e: e["id"]):
         latest[ex.get("node_id", "?")] = ex  # retries: the last attempt counts
-    failed = sorted(n for n, ex in latest.items() if ex["state"] == "FAILED")
-    not_run = [n["id"] for n in ir["nodes"] if n["id"] not in latest]
+    node_ids = [n["id"] for n in ir["nodes"]]  # not the exit handler: it never decides the outcome
+    failed = sorted(n for n, ex in latest.items() if ex["state"] == "FAILED" and n in node_ids)
+    not_run = [n for n in node_ids if n not in latest]
     status = "FAILED" if failed or not_run else "COMPLETE"
     store.set_run_state(ir["pipeline"]["name"], run_id, status, params=json.dumps(values),
                         nodes=json.dumps([n["id"] for n in ir["nodes"]]))
@@ -146,6 +147,8 @@ def check_ir(spec: str, node_id: str) -> str | None:
             or not isinstance(ir.get("nodes"), list):
         return f"--ir {shown}: not a beampipe IR (no 'pipeline' and 'nodes')"
     known = [n.get("id") for n in ir["nodes"] if isinstance(n, dict)]
+    if isinstance(ir.get("exit_handler"), dict):
+        known.append(ir["exit_handler"].get("id"))
     if node_id != FINISH_RUN and node_id not in known:
         return (f"--node {node_id!r}: pipeline '{ir['pipeline'].get('name')}' has no such node; "
                 f"nodes are {known}")

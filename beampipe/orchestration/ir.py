@@ -22,12 +22,18 @@ from beampipe.orchestration.pipeline import Pipeline, upstream_nodes
 IR_VERSION = 1
 
 
-def compile_pipeline(pipeline: Pipeline, keep_secrets: bool = False) -> dict[str, Any]:
+def compile_pipeline(pipeline: Pipeline, keep_secrets: bool = False, exit_handler: Any = None) -> dict[str, Any]:
     """The IR of a pipeline, as a JSON-able dict.
 
     The metadata URI goes in without its password: the IR is written into DAG files and KFP
     YAML, and tasks read the password from their environment (``connection.runtime_uri``).
-    ``keep_secrets`` is for an IR that never leaves this process (``beampipe run``)."""
+    ``keep_secrets`` is for an IR that never leaves this process (``beampipe run``).
+    ``exit_handler`` (else the pipeline's own) becomes ``ir["exit_handler"]``."""
+    from beampipe.orchestration.exit_handler import check_handler
+
+    handler = exit_handler if exit_handler is not None else getattr(pipeline, "exit_handler", None)
+    if handler is not None:
+        handler = check_handler(handler, [c.id for c in pipeline.components])
     uri = _abs_uri(pipeline.metadata_uri)
     params = {
         p.name: {"type": p.ptype.__name__, "default": p.default}
@@ -45,17 +51,24 @@ def compile_pipeline(pipeline: Pipeline, keep_secrets: bool = False) -> dict[str
             "source_file": pipeline.source_file,
         },
         "nodes": [_node(comp) for comp in pipeline.components],
+        **({"exit_handler": _node(handler)} if handler is not None else {}),
     }
 
 
 def _node(comp: BaseComponent) -> dict[str, Any]:
+    # A class made at run time (a container component) names a shared class that can be
+    # imported anywhere, and keeps its own name as the MLMD execution type.
+    cls = getattr(type(comp), "IR_CLASS", None) or type(comp)
+    extra = {"type_name": comp.execution_type_name} if hasattr(comp, "execution_type_name") else {}
     return {
+        **extra,
         "id": comp.id,
-        "component": component_ref(type(comp)),
+        "component": component_ref(cls),
         "exec_properties": comp.exec_properties,
         "inputs": {
             key: {"producer": ch.producer.id if ch.producer else None,
-                  "output_key": ch.output_key, "type": ch.type.TYPE_NAME}
+                  "output_key": ch.output_key, "type": ch.type.TYPE_NAME,
+                  **({"artifact_ids": ch.artifact_ids} if getattr(ch, "artifact_ids", None) else {})}
             for key, ch in comp.inputs.items()
         },
         "outputs": {key: {"type": ch.type.TYPE_NAME} for key, ch in comp.outputs.items()},
@@ -131,7 +144,7 @@ def load(path: str) -> dict[str, Any]:
 
 
 def node(ir: dict[str, Any], node_id: str) -> dict[str, Any]:
-    for n in ir["nodes"]:
+    for n in [*ir["nodes"], *([ir["exit_handler"]] if ir.get("exit_handler") else [])]:
         if n["id"] == node_id:
             return n
     raise KeyError(f"pipeline '{ir['pipeline']['name']}' has no node '{node_id}'; "

@@ -32,6 +32,7 @@ from beampipe.metadata.ids import check_node_id, check_path_id
 from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import NODE_CONTEXT, RUN_CONTEXT, MetadataStore, Outputs
 from beampipe.orchestration import cache, ir as ir_mod, recovery, remote
+from beampipe.orchestration.exit_handler import exec_properties_for
 from beampipe.orchestration.node_log import node_log
 from beampipe.orchestration.root_stores import register_store
 from beampipe.orchestration.staging import Attempt
@@ -110,7 +111,7 @@ class NodeLaunch:
 
     @property
     def type_name(self) -> str:
-        return f"{self.cls.__module__}.{self.cls.__qualname__}"
+        return self.node.get("type_name") or f"{self.cls.__module__}.{self.cls.__qualname__}"
 
     @property
     def log_path(self) -> str:
@@ -159,7 +160,8 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
         check_path_id(f"node '{node_id}' output key", key)
     _check_root_is_not_a_file(ir["pipeline"]["root"])
     cls = ir_mod.load_component_class(node["component"])
-    return NodeLaunch(ir, node, run_id, store, cls, substitute(node["exec_properties"], params))
+    props = exec_properties_for(ir, node_id, substitute(node["exec_properties"], params), store, run_id)
+    return NodeLaunch(ir, node, run_id, store, cls, props)
 
 
 def open_store(ir: dict[str, Any]) -> MetadataStore:
@@ -218,6 +220,8 @@ def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
     for key, channel in node["inputs"].items():
         producer = channel["producer"]
         if producer is None:
+            if channel.get("artifact_ids"):  # testing.Channel: fixed artifacts
+                inputs[key] = static_artifacts(store, node["id"], key, channel)
             continue
         run_execs = [e for e in store.executions_in_context(RUN_CONTEXT, run_id)
                      if e.get("node_id") == producer]
@@ -225,6 +229,19 @@ def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
             return {}, f"upstream node '{producer}' was skipped"
         inputs[key] = latest_outputs(store, pipeline, producer, run_id).get(channel["output_key"], [])
     return inputs, None
+
+
+def static_artifacts(store: MetadataStore, node_id: str, key: str, channel: dict[str, Any]) -> list[Any]:
+    """The artifacts a testing.Channel names by MLMD id; each must exist and be of its type."""
+    ids = [int(i) for i in channel["artifact_ids"]]
+    found = {a.id: a for a in store.artifacts_by_id(ids)}
+    missing = [i for i in ids if i not in found]
+    wrong = [f"{i}: {found[i].TYPE_NAME}" for i in ids if i in found and found[i].TYPE_NAME != channel["type"]]
+    if missing or wrong:
+        raise NodeError(f"node '{node_id}' input '{key}': artifact ids {missing} are not in the store"
+                        if missing else f"node '{node_id}' input '{key}' wants {channel['type']}, "
+                                        f"got artifacts {wrong}")
+    return [found[i] for i in ids]
 
 
 # -- stage 2: condition ------------------------------------------------------------------
@@ -337,6 +354,8 @@ def _publish(store: MetadataStore, attempt: Attempt, outputs: Outputs, contexts:
     for key, arts in outputs.items():
         for index, art in enumerate(arts):
             if art.id is not None:  # an existing artifact (Resolver): recorded as is, never moved
+                continue
+            if art.is_external:  # registered where it is (Importer): never moved, never deleted
                 continue
             art.custom_properties["fingerprint"] = cache.fingerprint_dir(art.uri)
             art.uri = place(key, index, art.uri)

@@ -31,7 +31,7 @@ from beampipe import io
 from beampipe.metadata.ids import check_path_id
 from beampipe.metadata.owner import owner_token
 from beampipe.metadata.store import MetadataStore
-from beampipe.orchestration import ir as ir_mod, recovery, shipping
+from beampipe.orchestration import exit_handler, ir as ir_mod, recovery, shipping
 from beampipe.orchestration.launcher import (DONE, NodeError, NodeResult, open_store, resolve_parameters,
                                              run_node)
 from beampipe.orchestration.pipeline import Pipeline
@@ -46,6 +46,7 @@ class RunResult:
     status: str  # COMPLETE or FAILED (a node FAILED, or did not run because one did)
     nodes: dict[str, NodeResult] = field(default_factory=dict)
     seconds: float = 0.0
+    exit_handler: NodeResult | None = None  # it runs after the run is closed; never changes ``status``
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -262,12 +263,22 @@ class LocalDagRunner:
         self.reporter = reporter
         self.orchestrator = orchestrator
         self.scheduler = next(s for s in self.SCHEDULERS if s.name == orchestrator)(self.parallelism)
+        self._exit_handler: Any = None
+
+    def set_exit_handler(self, exit_handler: Any) -> None:
+        """Run this ``@exit_handler`` component after every run, whatever its outcome (the
+        spelling of TFX's KubeflowV2DagRunner; TFX's own LocalDagRunner has none)."""
+        self._exit_handler = exit_handler
 
     def run(self, pipeline: Pipeline | dict[str, Any], params: dict[str, Any] | None = None,
             run_id: str | None = None, from_node: str | None = None,
-            to_node: str | None = None) -> RunResult:
+            to_node: str | None = None, run_options: Any = None) -> RunResult:
+        """Run the pipeline; TFX's ``run(pipeline)`` and ``run(pipeline, run_options=RunOptions(
+        from_nodes=[...], to_nodes=[...]))`` (one node each) work as they are."""
         started = time.time()
-        ir = pipeline if isinstance(pipeline, dict) else ir_mod.compile_pipeline(pipeline, keep_secrets=True)
+        from_node, to_node = _partial_run(run_options, from_node, to_node)
+        ir = pipeline if isinstance(pipeline, dict) else \
+            ir_mod.compile_pipeline(pipeline, keep_secrets=True, exit_handler=self._exit_handler)
         if io.is_remote(ir["pipeline"]["root"]):
             ir = _ship_code(ir)
         pipe = ir["pipeline"]
@@ -297,10 +308,11 @@ class LocalDagRunner:
         finally:
             try:
                 store.set_run_state(pipe["name"], run_id, status)
+                handled = _run_exit_handler(ir, run_id, values, store, report)
             finally:
                 store.close()
         return RunResult(run_id, status, {n: results[n] for n in node_ids if n in results},
-                         time.time() - started)
+                         time.time() - started, handled)
 
     @staticmethod
     def _settle_from_cache(ir: dict[str, Any], node_ids: list[str], run_id: str, values: dict[str, Any],
@@ -316,6 +328,34 @@ class LocalDagRunner:
                 results[node_id] = result
                 report(node_id, "finished", result)
         return results
+
+
+def _run_exit_handler(ir: dict[str, Any], run_id: str, values: dict[str, Any], store: MetadataStore,
+                      report: Reporter) -> NodeResult | None:
+    """The IR's exit handler, once the run is closed; its failure is its own result, never the run's."""
+    handler = exit_handler.handler_id(ir)
+    if handler is None:
+        return None
+    report(handler, "started", None)
+    try:
+        result = run_node(ir, handler, run_id, values, store)
+    except Exception as err:  # noqa: BLE001 - reported like a node's failure
+        result = NodeResult(handler, "FAILED", error=str(err) or type(err).__name__)
+    report(handler, "finished", result)
+    return result
+
+
+def _partial_run(options: Any, from_node: str | None, to_node: str | None) -> tuple[str | None, str | None]:
+    """TFX's RunOptions(from_nodes=[...], to_nodes=[...]) as beampipe's one node each way."""
+    if options is None:
+        return from_node, to_node
+    picked = []
+    for name in ("from_nodes", "to_nodes"):
+        nodes = list(getattr(options, name, None) or [])
+        if len(nodes) > 1:
+            raise NodeError(f"run_options.{name}={nodes}: beampipe runs from one node and to one node")
+        picked.append(nodes[0] if nodes else None)
+    return picked[0] or from_node, picked[1] or to_node
 
 
 def _ship_code(ir: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,21 @@
 """Pipeline: the components of one ML workflow, checked at build time."""
 from __future__ import annotations
 
+import enum
 import os
 from typing import Any, Sequence
 
 from beampipe.components.base import BaseComponent, RuntimeParameter, WiringError
 from beampipe.metadata.ids import PATH_ID_RULE, RESERVED_NODE_IDS, is_node_id, is_path_id
+
+
+class ExecutionMode(enum.Enum):
+    """TFX's pipeline execution modes. beampipe runs SYNC only: each node runs once per run,
+    after its producers, and publishes when it finishes; ASYNC (nodes looping on new inputs,
+    intermediate outputs) has no launcher here."""
+
+    SYNC = 1
+    ASYNC = 2
 
 
 class Pipeline:
@@ -17,7 +27,13 @@ class Pipeline:
 
     def __init__(self, pipeline_name: str, pipeline_root: str, components: Sequence[BaseComponent],
                  metadata_uri: str | None = None, beam_pipeline_args: Sequence[str] | None = None,
-                 enable_cache: bool = True, metadata_connection_config: Any = None) -> None:
+                 enable_cache: bool = True, metadata_connection_config: Any = None,
+                 execution_mode: ExecutionMode = ExecutionMode.SYNC,
+                 exit_handler: BaseComponent | None = None) -> None:
+        if execution_mode is not ExecutionMode.SYNC:
+            raise WiringError(f"pipeline {pipeline_name!r}: execution_mode={execution_mode} is not supported: "
+                              "beampipe runs pipelines synchronously (ExecutionMode.SYNC): every node "
+                              "runs once per run and publishes its outputs when it finishes")
         if not is_path_id(pipeline_name):
             raise WiringError(f"pipeline name {pipeline_name!r} is not allowed: use {PATH_ID_RULE}")
         self.pipeline_name = pipeline_name
@@ -28,6 +44,10 @@ class Pipeline:
         self.enable_cache = enable_cache
         self.components = topological_order(list(components))
         self.source_file: str | None = None
+        self.execution_mode = execution_mode
+        # Runs after every node, whatever the outcome (orchestration.exit_handler); TFX sets it
+        # on the runner instead (``set_exit_handler``), which beampipe's runners also accept.
+        self.exit_handler = exit_handler
 
     @property
     def name(self) -> str:
@@ -116,13 +136,12 @@ def upstream_nodes(comp: BaseComponent) -> list[BaseComponent]:
 
 
 def _uri_from_config(config: Any) -> str | None:
-    """Accept TFX-style metadata connection configs: ours is just a URI string."""
+    """TFX passes an MLMD ConnectionConfig; beampipe's setting is a URI (``connection``)."""
     if config is None:
         return None
-    if isinstance(config, str):
-        return config
-    sqlite = getattr(config, "sqlite", None)
-    if sqlite is not None and getattr(sqlite, "filename_uri", ""):
-        return str(sqlite.filename_uri)
-    raise WiringError("metadata_connection_config: pass a URI string "
-                      "(a SQLite path, postgresql://... or mysql://...)")
+    from beampipe.metadata.connection import MetadataConfigError, uri_from_config
+
+    try:
+        return uri_from_config(config)
+    except MetadataConfigError as err:
+        raise WiringError(str(err)) from None

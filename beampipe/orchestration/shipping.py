@@ -47,17 +47,19 @@ def ship_code(ir: dict[str, Any]) -> dict[str, Any]:
             shipped[path] = io.code.ship(path, root)
         return shipped[path]
 
-    nodes = []
-    for node in ir["nodes"]:
+    def shipped_node(node: dict[str, Any]) -> dict[str, Any]:
         props = {k: ship(v) if k in MODULE_FILE_KEYS else v for k, v in node["exec_properties"].items()}
         component = {**node["component"], "file": ship(node["component"].get("file"))}
-        nodes.append({**node, "exec_properties": props, "component": component})
+        return {**node, "exec_properties": props, "component": component}
+
+    nodes = [shipped_node(node) for node in ir["nodes"]]
+    handler = {"exit_handler": shipped_node(ir["exit_handler"])} if ir.get("exit_handler") else {}
     try:  # only a record of where the pipeline came from: a folder too big to ship drops it
         source = ship(ir["pipeline"].get("source_file"))
     except io.code.CodeError:
         source = None
     pipeline = {**ir["pipeline"], "source_file": source}
-    return {**ir, "pipeline": pipeline, "nodes": nodes}
+    return {**ir, "pipeline": pipeline, "nodes": nodes, **handler}
 
 
 def cluster_path_problems(ir: dict[str, Any], mounted: Sequence[str] = ()) -> list[str]:

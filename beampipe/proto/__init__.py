@@ -31,6 +31,33 @@ _EXPORTS = {
     # ExampleDiff (issue 10)
     "ExampleDiffConfig": "beampipe.proto.example_diff",
     "PairedExampleSkew": "beampipe.proto.example_diff",
+    # BulkInferrer output columns (issue 10)
+    "OutputColumnsSpec": "beampipe.proto.bulk_inferrer",
+    "ClassifyOutput": "beampipe.proto.bulk_inferrer",
+    "RegressOutput": "beampipe.proto.bulk_inferrer",
+    "PredictOutput": "beampipe.proto.bulk_inferrer",
+    "PredictOutputCol": "beampipe.proto.bulk_inferrer",
+    # InfraValidator serving binary, platform and requests (issue 10)
+    "TensorFlowServing": "beampipe.proto.infra_validator",
+    "TensorFlowServingRequestSpec": "beampipe.proto.infra_validator",
+    "LocalDockerConfig": "beampipe.proto.infra_validator",
+    "KubernetesConfig": "beampipe.proto.infra_validator",
+    "PodOverrides": "beampipe.proto.infra_validator",
+    "EnvVar": "beampipe.proto.infra_validator",
+    "EnvVarSource": "beampipe.proto.infra_validator",
+    "SecretKeySelector": "beampipe.proto.infra_validator",
+    # Pusher versioning (issue 10)
+    "Versioning": "beampipe.proto.serving",
+    # Evaluator slicing, DistributionValidator (issue 10)
+    "FeatureSlicingSpec": "beampipe.proto.evaluation",
+    "SingleSlicingSpec": "beampipe.proto.evaluation",
+    "DistributionValidatorConfig": "beampipe.proto.evaluation",
+    "FeatureComparator": "beampipe.proto.evaluation",
+    # ExampleGen extras (issue 10)
+    "CustomConfig": "beampipe.proto.example_gen_extras",
+    "PayloadFormat": "beampipe.proto.example_gen_extras",
+    # tfx.proto.orchestration.RunState (issue 10)
+    "orchestration": "beampipe.proto.orchestration",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

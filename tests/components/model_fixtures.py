@@ -177,3 +177,30 @@ def blessing(uri: str, blessed: bool) -> Any:
     open(art.marker(blessed), "w").close()
     art.custom_properties[art.BLESSED_KEY] = int(blessed)
     return art
+
+
+def export_classify_regress_model(path: str) -> Model:
+    """A TF1-style SavedModel with ``classify`` and ``regress`` signatures on raw examples.
+
+    No training: a fixed rule, so results are known. classify: classes are SPECIES, scores a
+    softmax that favours Gentoo for flippers over 205 mm; regress: body mass in kg."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    with tf.Graph().as_default() as graph, v1.Session(graph=graph) as sess:
+        serialized = v1.placeholder(tf.string, [None], name="input_examples")
+        feats = tf.io.parse_example(serialized, {
+            "flipper_length_mm": tf.io.FixedLenFeature([1], tf.int64, default_value=[0]),
+            "body_mass_g": tf.io.FixedLenFeature([1], tf.int64, default_value=[0])})
+        flipper = tf.cast(feats["flipper_length_mm"], tf.float32)
+        gentoo = (flipper - 205.0) / 5.0
+        scores = tf.nn.softmax(tf.concat([-gentoo, tf.zeros_like(gentoo) - 2.0, gentoo], axis=1))
+        classes = tf.tile(tf.constant([SPECIES]), [tf.shape(serialized)[0], 1])
+        kg = tf.cast(feats["body_mass_g"], tf.float32) / 1000.0
+        builder = v1.saved_model.Builder(Model(path).serving_dir())
+        classify = v1.saved_model.classification_signature_def(serialized, classes, scores)
+        regress = v1.saved_model.regression_signature_def(serialized, kg)
+        builder.add_meta_graph_and_variables(sess, [tf.saved_model.SERVING], signature_def_map={
+            "classify": classify, "regress": regress, "serving_default": classify})
+        builder.save()
+    return Model(path)

@@ -101,3 +101,87 @@ def test_pipeline_records_output_examples_only_when_asked(tmp_path_factory, tmp_
     [out] = store.artifacts_of(asked.nodes["BulkInferrer"].execution_id)["output_examples"]
     store.close()
     assert out.state == "LIVE" and out.splits == ["eval"] and len(mf.read_examples(out.uri, "eval")) == 60
+
+
+# -- output_example_spec: TFX's OutputColumnsSpec (classify / regress / predict columns) -----------
+
+def _classify_regress_model(tmp_path_factory):
+    if "classify_regress" not in mf._CACHE:
+        mf._CACHE["classify_regress"] = mf.export_classify_regress_model(
+            str(tmp_path_factory.mktemp("classify_regress")))
+    return Model(mf._CACHE["classify_regress"].uri)
+
+
+def _feature(ex, name):
+    f = ex.features.feature[name]
+    return list(f.bytes_list.value or f.float_list.value or f.int64_list.value)
+
+
+def test_classify_and_regress_columns_multi_inference(tmp_path_factory, tmp_path):
+    """Two signatures = one multi-inference; each spec's columns get its signature's results."""
+    import tensorflow as tf
+    from beampipe.proto import ClassifyOutput, ModelSpec, OutputColumnsSpec, RegressOutput
+    examples = mf.shared(tmp_path_factory, "examples")
+    spec = OutputExampleSpec(output_columns_spec=[
+        OutputColumnsSpec(signature_name="classify",
+                          classify_output=ClassifyOutput(label_column="pred_label", score_column="pred_score")),
+        OutputColumnsSpec(signature_name="regress", regress_output=RegressOutput(value_column="mass_kg"))])
+    _, out = run_inferrer(tmp_path, examples, _classify_regress_model(tmp_path_factory),
+                          data_spec=DataSpec(example_splits=["eval"]),
+                          model_spec=ModelSpec(model_signature_name=["classify", "regress"]),
+                          output_example_spec=spec)
+    records = [tf.train.Example.FromString(r) for r in mf.read_examples(out.uri, "eval")]
+    assert len(records) == 60
+    for ex in records:
+        assert _feature(ex, "pred_label") == [s.encode() for s in mf.SPECIES]
+        scores = _feature(ex, "pred_score")
+        assert len(scores) == 3 and abs(sum(scores) - 1) < 1e-4
+        flipper, mass = _feature(ex, "flipper_length_mm")[0], _feature(ex, "body_mass_g")[0]
+        assert (scores.index(max(scores)) == 2) == (flipper > 205)
+        assert _feature(ex, "mass_kg") == pytest.approx([mass / 1000.0])
+        assert _feature(ex, "island")  # the input features are kept
+
+
+def test_predict_output_columns_only_the_named_outputs(tmp_path_factory, tmp_path):
+    import tensorflow as tf
+    from beampipe.proto import OutputColumnsSpec, PredictOutput, PredictOutputCol
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    spec = OutputExampleSpec(output_columns_spec=[OutputColumnsSpec(predict_output=PredictOutput(
+        output_columns=[PredictOutputCol(output_key="outputs", output_column="probabilities")]))])
+    _, out = run_inferrer(tmp_path, examples, model, data_spec=DataSpec(example_splits=["eval"]),
+                          output_example_spec=spec)
+    ex = tf.train.Example.FromString(mf.read_examples(out.uri, "eval")[0])
+    assert len(_feature(ex, "probabilities")) == 3 and "outputs" not in ex.features.feature
+
+
+def _classify_log(label_column="", score_column=""):
+    from tensorflow_serving.apis import prediction_log_pb2
+    log = prediction_log_pb2.PredictionLog()
+    ex = log.classify_log.request.input.example_list.examples.add()
+    ex.features.feature["species"].bytes_list.value.append(b"Adelie")
+    cls = log.classify_log.response.result.classifications.add()
+    for label, score in [("a", 0.25), ("b", 0.75)]:
+        cls.classes.add(label=label, score=score)
+    return log
+
+
+def test_prediction_to_example_follows_tfx_rules():
+    """Unit level: empty column names are not written, wrong output type and an existing column
+    are errors, a single-signature log needs exactly one spec (as TFX's converter)."""
+    import tensorflow as tf
+    from beampipe.proto import ClassifyOutput, OutputColumnsSpec, RegressOutput
+    from beampipe.transforms.prediction_to_example import prediction_to_example
+
+    def spec(*cols):
+        return OutputExampleSpec(output_columns_spec=list(cols))
+
+    ex = tf.train.Example.FromString(prediction_to_example(
+        _classify_log(), spec(OutputColumnsSpec(classify_output=ClassifyOutput(score_column="s")))))
+    assert sorted(ex.features.feature) == ["s", "species"] and _feature(ex, "s") == [0.25, 0.75]
+    with pytest.raises(ValueError, match="needs classify_output, not regress_output"):
+        prediction_to_example(_classify_log(), spec(OutputColumnsSpec(regress_output=RegressOutput("v"))))
+    with pytest.raises(ValueError, match="'species' already exists"):
+        prediction_to_example(_classify_log(), spec(OutputColumnsSpec(
+            classify_output=ClassifyOutput(label_column="species"))))
+    with pytest.raises(ValueError, match="exactly one output_columns_spec"):
+        prediction_to_example(_classify_log(), spec())

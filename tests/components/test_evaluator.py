@@ -109,3 +109,23 @@ def test_unknown_metric_named_with_spellings(tmp_path):
     with pytest.raises(ValueError, match="module 'no_such_package.metrics' \\(for class_name 'MyMetric'\\) "
                                          "cannot be imported"):
         run_evaluator(tmp_path / "b", Examples(str(tmp_path / "none")), Model(str(tmp_path / "none")), bad_module)
+
+
+def test_feature_slicing_spec_adds_slices(tmp_path_factory, tmp_path):
+    """TFX's FeatureSlicingSpec: each SingleSlicingSpec becomes a TFMA slice over its columns."""
+    import pytest
+    from beampipe.components.base import WiringError
+    from beampipe.components.evaluator import _load_metrics
+    from beampipe.proto import FeatureSlicingSpec, SingleSlicingSpec
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    config = mf.eval_config_json()
+    del config.slicing_specs[:]
+    config.slicing_specs.add()  # overall only
+    spec = FeatureSlicingSpec(specs=[SingleSlicingSpec(), SingleSlicingSpec(column_for_slicing=["island"]),
+                                     SingleSlicingSpec(column_for_slicing=["island", "sex"])])
+    evaluation, _ = run_evaluator(tmp_path, examples, model, config, feature_slicing_spec=spec)
+    slices = set(_load_metrics(evaluation.uri))
+    assert {"Overall", "island = Dream", "island = Biscoe"} <= slices, slices
+    assert any("island" in s and "sex" in s for s in slices), slices
+    with pytest.raises(WiringError, match="Estimator EvalSavedModel"):
+        Evaluator(examples=Channel(Examples), model=Channel(Model), feature_slicing_spec=spec)

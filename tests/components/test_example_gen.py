@@ -12,6 +12,7 @@ from beampipe.components.example_gen import CsvExampleGen, ImportExampleGen
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Examples
 from beampipe.proto import Input, Output, RangeConfig, SplitConfig
+from beampipe.proto.example_gen_extras import PayloadFormat
 
 
 def run_example_gen(component, tmp_path, name: str = "out") -> Examples:
@@ -120,7 +121,8 @@ def test_import_tfrecord_gzip_and_plain_and_parquet(tmp_path):
     pq_base.mkdir()
     pq.write_table(pa.table({"n": [1, 2, None, 4], "f": [0.5, 1.5, 2.5, None], "s": ["a", "b", "c", "d"]}),
                    str(pq_base / "d.parquet"))
-    examples = run_example_gen(ImportExampleGen(input_base=str(pq_base), payload_format="parquet"),
+    examples = run_example_gen(ImportExampleGen(input_base=str(pq_base),
+                                                payload_format=PayloadFormat.FORMAT_PARQUET),
                                tmp_path, "pq_out")
     rows = [e for s in examples.splits for e in read_examples(examples, s)]
     assert len(rows) == 4
@@ -312,3 +314,13 @@ def test_ranges_example_gen_refuses_as_tfx(tmp_path, range_config, message):
         splits=[Input.Split("single_split", "span-{SPAN}/*.csv")]))
     with pytest.raises(ValueError, match=message):
         CsvExampleGen.resolve_input(gen.exec_properties)
+
+
+def test_payload_format_enum_number_or_name():
+    """TFX passes example_gen_pb2.PayloadFormat values (ints); beampipe's names still work."""
+    same = [ImportExampleGen(input_base="/data", payload_format=f).exec_properties["payload_format"]
+            for f in (PayloadFormat.FORMAT_PARQUET, 15, "FORMAT_PARQUET", "parquet")]
+    assert same == ["parquet"] * 4
+    assert ImportExampleGen(input_base="/data").exec_properties["payload_format"] == "tf_example"
+    with pytest.raises(ValueError, match="payload_format must be one of.*'proto'"):
+        ImportExampleGen(input_base="/data", payload_format=PayloadFormat.FORMAT_PROTO)

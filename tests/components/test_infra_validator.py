@@ -45,3 +45,52 @@ def test_does_not_bless_a_directory_that_is_not_a_model(tmp_path_factory, tmp_pa
     assert out.custom_properties["blessed"] == 0
     assert "did not load" in out.custom_properties["message"]
     assert out.custom_properties["num_tries"] == 1  # a model that cannot load is not retried
+
+
+# -- TFX's ServingSpec / RequestSpec: serving binary, platforms, tag_set, make_warmup --------------
+
+def test_docker_and_kubernetes_platforms_are_refused_with_the_reason():
+    import pytest
+    from beampipe.components.base import WiringError
+    from beampipe.proto import (EnvVar, EnvVarSource, KubernetesConfig, LocalDockerConfig, PodOverrides,
+                                SecretKeySelector, ServingSpec, TensorFlowServing)
+    binary = TensorFlowServing(tags=["2.16.1"])
+    pod = PodOverrides(env=[EnvVar(name="TOKEN", value_from=EnvVarSource(
+        secret_key_ref=SecretKeySelector(name="serving", key="token")))])
+    for platform, words in [({"local_docker": LocalDockerConfig()}, "Docker daemon"),
+                            ({"kubernetes": KubernetesConfig(serving_pod_overrides=pod)}, "Kubernetes")]:
+        with pytest.raises(WiringError, match=f"{words}.*starts no containers or Pods"):
+            InfraValidator(model=Channel(Model), serving_spec=ServingSpec(tensorflow_serving=binary, **platform))
+    with pytest.raises(ValueError, match="oneof 'serving_platform'"):
+        ServingSpec(local_docker=LocalDockerConfig(), kubernetes=KubernetesConfig())
+
+
+def test_tag_set_signatures_and_warmup_model(tmp_path_factory, tmp_path):
+    """tag_set and signature_names pick what is called; make_warmup stamps a copy of the model
+    with one TF Serving warmup request per example and signature, typed by the signature."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+    from beampipe.proto import ServingSpec, TensorFlowServing, TensorFlowServingRequestSpec
+    examples = mf.shared(tmp_path_factory, "examples")
+    model = mf.export_classify_regress_model(str(tmp_path / "model"))
+    out = run_validator(
+        tmp_path, model, examples,
+        serving_spec=ServingSpec(tensorflow_serving=TensorFlowServing(tags=["latest"])),
+        request_spec=RequestSpec(num_examples=3, split_name="train", make_warmup=True,
+                                 tensorflow_serving=TensorFlowServingRequestSpec(
+                                     tag_set=["serve"], signature_names=["classify", "regress"])))
+    props = out.custom_properties
+    assert props["blessed"] == 1 and props["has_model"] == 1, props
+    assert props["serving_image"] == "tensorflow/serving" and props["serving_tags"] == "latest"
+    stamped = os.path.join(out.uri, "stamped_model")
+    assert os.path.isfile(os.path.join(stamped, "saved_model.pb"))
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in tf.data.TFRecordDataset(
+        os.path.join(stamped, "assets.extra", "tf_serving_warmup_requests"))]
+    assert [log.WhichOneof("log_type") for log in logs] == ["classify_log"] * 3 + ["regress_log"] * 3
+    assert logs[0].classify_log.request.model_spec.signature_name == "classify"
+    assert logs[0].classify_log.request.input.example_list.examples[0].features.feature["island"]
+
+    wrong_tags = run_validator(tmp_path / "gpu", model, examples, request_spec=RequestSpec(
+        tensorflow_serving=TensorFlowServingRequestSpec(tag_set=["serve", "gpu"])))
+    assert wrong_tags.custom_properties["blessed"] == 0
+    assert "did not load" in wrong_tags.custom_properties["message"]

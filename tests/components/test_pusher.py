@@ -104,7 +104,7 @@ def test_not_blessed_reason_names_metric_value_and_threshold(tmp_path_factory, t
 
 def test_destination_required():
     comp = Pusher(model=Channel(Model), push_destination=PushDestination())
-    assert comp.exec_properties["push_destination"] == {"filesystem": {"base_directory": ""}}
+    assert comp.exec_properties["push_destination"] == {"filesystem": {"base_directory": "", "versioning": 0}}
 
 
 # -- whole pipeline: Resolver -> Evaluator (baseline) -> Cond -> Pusher ----------------------------

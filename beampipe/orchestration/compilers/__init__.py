@@ -7,7 +7,7 @@ backends share the launcher's caching, lineage and failure semantics.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Any, Callable
 
 TARGETS = ("airflow", "kubeflow")
 
@@ -27,6 +27,14 @@ def task_id(node_id: str) -> str:
     """Node ids as Airflow task ids ([A-Za-z0-9_.-]); KFP names are made in kubeflow.py."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in node_id)
 
+
+def container_image(node: dict[str, Any]) -> str | None:
+    """The image a container component's node runs in (``components.container``), else None.
+    Its task starts in that image, which must hold beampipe (see docs/backends.md)."""
+    from beampipe.components.container import CONTAINER_PROP
+
+    spec = node.get("exec_properties", {}).get(CONTAINER_PROP)
+    return spec.get("image") if isinstance(spec, dict) else None
 
 
 # Environment names whose values are secrets: they reach pods from Kubernetes Secrets only.

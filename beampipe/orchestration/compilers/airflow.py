@@ -17,8 +17,9 @@ import re
 import sys
 from typing import Any, Sequence
 
+from beampipe.components.container import IN_IMAGE_ENV
 from beampipe.orchestration import shipping
-from beampipe.orchestration.compilers import STORAGE_SECRET_KEYS, check_env, task_id
+from beampipe.orchestration.compilers import STORAGE_SECRET_KEYS, check_env, container_image, task_id
 from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 
 SKIP_EXIT_CODE = 99
@@ -163,19 +164,25 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
         "    tasks = {}",
     ]
     finish = {"id": FINISH_RUN, "upstream": [n["id"] for n in ir["nodes"]], "resources": {}}
-    for node in [*ir["nodes"], finish]:
+    # The exit handler waits for the nodes, not for the finish task: Airflow decides a DAG run's
+    # state from its leaf tasks, so the finish task (failed when the run failed) stays a leaf.
+    handler = {**ir["exit_handler"], "upstream": finish["upstream"]} if ir.get("exit_handler") else None
+    closing = [finish, *([handler] if handler else [])]
+    for node in [*ir["nodes"], *closing]:
         tid = FINISH_TASK if node is finish else task_id(node["id"])
         trigger = '"none_failed"' if node["upstream"] else '"all_success"'
-        if node is finish:  # closes the run in MLMD whatever happened; fails if the run failed
+        if any(node is c for c in closing):  # run whatever happened; finish fails if the run failed
             trigger = '"all_done"'
         if image:
+            own_image = container_image(node)  # a container component's pod runs its own image
             lines += [
                 f"    tasks[{node['id']!r}] = KubernetesPodOperator(",
                 f"        task_id={tid!r}, name={tid.lower().replace('_', '-')!r}, namespace=NAMESPACE,",
-                f"        image=IMAGE, cmds=[{image_python!r}],",
+                f"        image={repr(own_image) if own_image else 'IMAGE'}, cmds=[{image_python!r}],",
                 f"        arguments=node_arguments({node['id']!r}),",
                 '        env_vars={**ENV, "TF_USE_LEGACY_KERAS": "1", '
-                '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)},',
+                '"BEAMPIPE_EXIT_CODE_ON_SKIP": str(SKIP_EXIT_CODE)' +
+                (f", {IN_IMAGE_ENV!r}: {own_image!r}" if own_image else "") + "},",
                 f"        skip_on_exit_code=SKIP_EXIT_CODE, trigger_rule={trigger}, secrets=SECRETS,",
                 *_k8s_resources(node.get("resources") or {}),
                 *_k8s_options(node.get("kubernetes") or {}, image_pull_secret),
@@ -188,7 +195,7 @@ def _dag_block(ir: dict[str, Any], dag_id: str, image: str | None, retries: int,
                 f"        op_kwargs={{\"node_id\": {node['id']!r}}}, trigger_rule={trigger},",
                 "    )",
             ]
-    for node in [*ir["nodes"], finish]:
+    for node in [*ir["nodes"], *closing]:
         for up in node["upstream"]:
             lines.append(f"    tasks[{up!r}] >> tasks[{node['id']!r}]")
     return "\n".join(lines) + "\n"

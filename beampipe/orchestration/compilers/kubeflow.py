@@ -25,8 +25,9 @@ import keyword
 import re
 from typing import Any, Sequence
 
+from beampipe.components.container import IN_IMAGE_ENV
 from beampipe.orchestration import shipping
-from beampipe.orchestration.compilers import STORAGE_SECRET_KEYS, check_env
+from beampipe.orchestration.compilers import STORAGE_SECRET_KEYS, check_env, container_image
 from beampipe.orchestration.entrypoint import FINISH_RUN, encode_ir
 from beampipe.orchestration.kfp_task import JOB_NAME_PLACEHOLDER, JOB_UUID_PLACEHOLDER
 
@@ -80,13 +81,22 @@ def build_spec(ir: dict[str, Any], image: str | None = None, python: str = DEFAU
     source = function_source(params, args)
     names = task_names(ir)
     for node in ir["nodes"]:
+        own_image = container_image(node)  # a container component's task runs in its own image
         _add_task(spec, deployment, names[node["id"]], node["id"], [names[u] for u in node["upstream"]],
-                  node.get("resources") or {}, params, args, image, python, source, pb)
+                  node.get("resources") or {}, params, args, own_image or image, python, source, pb)
+        if own_image:
+            variable = deployment.executors[f"exec-{names[node['id']]}"].container.env.add()
+            variable.name, variable.value = IN_IMAGE_ENV, own_image
     # Closes the run in MLMD once every task is done, whether they succeeded or not.
     finish = _add_task(spec, deployment, FINISH_TASK, FINISH_RUN, list(names.values()), {}, params,
                        args, image, python, source, pb)
     finish.trigger_policy.strategy = \
         pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.Value("ALL_UPSTREAM_TASKS_COMPLETED")
+    handler = ir.get("exit_handler")
+    if handler:  # after the run is closed, whatever its outcome (KFP's dsl.ExitHandler semantics)
+        exit_task = _add_task(spec, deployment, exit_task_name(ir), handler["id"], [FINISH_TASK],
+                              handler.get("resources") or {}, params, args, image, python, source, pb)
+        exit_task.trigger_policy.strategy = finish.trigger_policy.strategy
 
     for executor in deployment.executors.values():
         for name, value in sorted((env or {}).items()):
@@ -205,6 +215,8 @@ def platform_spec(ir: dict[str, Any], metadata_secret: tuple[str, str] | None = 
 
     names = task_names(ir)
     nodes = [(names[n["id"]], n.get("kubernetes") or {}) for n in ir["nodes"]] + [(FINISH_TASK, {})]
+    if ir.get("exit_handler"):
+        nodes.append((exit_task_name(ir), ir["exit_handler"].get("kubernetes") or {}))
     executors = {}
     for tid, options in nodes:
         config = k8s.KubernetesExecutorConfig()
@@ -286,6 +298,15 @@ def task_names(ir: dict[str, Any]) -> dict[str, str]:
                              "rename one with .with_id(...)")
         names[node["id"]] = name
     return names
+
+
+def exit_task_name(ir: dict[str, Any]) -> str:
+    """The exit handler's task: its node id as a KFP name, apart from every other task."""
+    name = kfp_name(ir["exit_handler"]["id"])
+    if name == FINISH_TASK or name in task_names(ir).values():
+        raise ValueError(f"exit handler '{ir['exit_handler']['id']}' would share KFP task name '{name}' with "
+                         "another task: rename it with .with_id(...)")
+    return name
 
 
 def kfp_name(name: str) -> str:
