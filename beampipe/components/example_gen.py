@@ -233,11 +233,12 @@ class _TFRecordReader:
 
     def __call__(self, path: str) -> Iterator[tuple[bytes, bytes]]:
         from beampipe.transforms.example_io import _example_class, partition_key, tfrecords
-        for serialized in tfrecords(path):
-            if not self.partition:
-                yield serialized, serialized
-            else:
-                yield partition_key(_example_class().FromString(serialized), self.partition), serialized
+        parse = _example_class().FromString
+        for serialized in tfrecords(path):  # TFX keys on the parsed record, re-serialized
+            example = parse(serialized)
+            key = (partition_key(example, self.partition) if self.partition
+                   else example.SerializeToString(deterministic=True))
+            yield key, serialized
 
 
 class _ParquetReader:
@@ -251,8 +252,7 @@ class _ParquetReader:
         from beampipe.transforms.example_io import example_from_dict, keyed
         for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
             for record in batch.to_pylist():
-                example = example_from_dict(record)
-                yield keyed(example.SerializeToString(), example, self.partition)
+                yield keyed(example_from_dict(record), self.partition)
 
 
 def _localize_files(resolved: input_patterns.ResolvedInput, scratch: str) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """CSV reading for ExampleGen: validation, type inference and row decoding, all streamed.
 
-Rule for types (as TFX's CSV decoder): a column's type is inferred from ALL its
-non-empty values: every value an integer -> INT, every value a number -> FLOAT,
-otherwise BYTES. So ``abc`` in an otherwise-integer column makes it a BYTES column
-(a warning names the first such line); the schema check in ExampleValidator then
-reports the type change. An empty value means the feature is absent in that row.
+Rule for types (tfx_bsl's ``csv_decoder`` rule, which TFX's CsvExampleGen uses): a column's
+type is inferred from ALL its non-empty values: every value an integer within int64 -> INT,
+every value a number -> FLOAT, otherwise BYTES (an integer beyond int64 is BYTES too). So
+``abc`` in an otherwise-integer column makes it a BYTES column (a warning names the first
+such line); the schema check in ExampleValidator then reports the type change. An empty
+value is an empty list of the column's type in that row, as in TFX (``example_io``).
 Blank lines are skipped. Anything else malformed (a NUL byte included) is one ValueError
 naming the file, the line and the column.
 """
@@ -78,10 +79,12 @@ class CsvLayout:
         return f"{found[0]} line {found[1]} has {found[2]!r}" if found else ""
 
 
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
 def _kind(value: str) -> str:
     try:
-        int(value)
-        return INT
+        return INT if _INT64_MIN <= int(value) <= _INT64_MAX else BYTES
     except ValueError:
         pass
     try:
@@ -129,7 +132,8 @@ def scan_csv(paths: list[str]) -> CsvLayout:
                 if not value or types[i] == BYTES:
                     continue
                 # a FLOAT column stays FLOAT or becomes BYTES: skip the failing int() try
-                kind = _kind(value) if types[i] == INT else (FLOAT if _is_float(value) else BYTES)
+                kind = (_kind(value) if types[i] == INT or len(value) > 18
+                        else FLOAT if _is_float(value) else BYTES)
                 if kind == BYTES:
                     types[i] = BYTES
                     layout.first_text[i] = (path, line, value)
@@ -143,7 +147,8 @@ def scan_csv(paths: list[str]) -> CsvLayout:
     layout.has_values = [numeric_seen[i] or i in layout.first_text for i in range(len(layout.header))]
     for i, (path, line, value) in layout.first_text.items():
         if numeric_seen[i]:
-            _log.warning("column %r is read as BYTES (text): %s line %d has %r, not a number",
+            _log.warning("column %r is read as BYTES (text): %s line %d has %r, not a number "
+                         "(or an integer beyond int64)",
                          layout.header[i], path, line, value)
     return layout
 

@@ -2,12 +2,19 @@
 
 Examples go to gzip TFRecord shards in each split's directory, named as TFX names them
 (``Examples.split_uri`` / ``Examples.shard_name``).
-A row's split is a 64-bit fingerprint (blake2b; pyfarmhash only hashes str) of a key
-modulo the total buckets; the key is the serialized example or the partition feature's
-value. Deterministic across runs and machines, so a re-run puts every row in the same split.
+
+Splits are TFX 1.16's (``base_example_gen_executor._PartitionFn``): a row's bucket is the
+SHA-256 of its key, read as a big-endian integer, modulo the total hash buckets; the splits
+take consecutive bucket ranges in their order. The key is the example serialized
+deterministically (map entries sorted by feature name), or, with ``partition_feature_name``,
+that feature's ``tf.train.Feature`` serialized deterministically (a bytes or int64 list).
+A CSV row becomes the example TFX's CsvExampleGen builds: every column is a feature, an
+empty cell an empty list of the column's type (an untyped, all-empty column an empty
+Feature). Records are written as serialized for the key, so equal input gives equal bytes.
 """
 from __future__ import annotations
 
+import bisect
 import gzip
 import hashlib
 import struct
@@ -21,19 +28,24 @@ def _example_class() -> Any:
     return example_pb2.Example
 
 
-def example_from_row(row: list[str], header: list[str], types: list[str]) -> Any:
-    """One CSV row -> tf.Example; empty values are left out (feature absent)."""
+def example_from_row(row: list[str], header: list[str], types: list[str],
+                     typed: list[bool] | None = None) -> Any:
+    """One CSV row -> the tf.Example TFX's CsvExampleGen builds from it.
+
+    Every column is a feature; an empty cell is an empty list of the column's type, and a
+    column with no value in any row (``typed[i]`` false) an empty ``tf.train.Feature``.
+    """
     example = _example_class()()
     feature = example.features.feature
-    for name, kind, value in zip(header, types, row):
-        if not value:
-            continue
-        if kind == INT:
-            feature[name].int64_list.value.append(int(value))
+    for i, (name, kind, value) in enumerate(zip(header, types, row)):
+        if typed is not None and not typed[i]:
+            feature[name]  # noqa: B018 - inserts the empty Feature
+        elif kind == INT:
+            feature[name].int64_list.value[:] = [int(value)] if value else []
         elif kind == FLOAT:
-            feature[name].float_list.value.append(float(value))
+            feature[name].float_list.value[:] = [float(value)] if value else []
         else:
-            feature[name].bytes_list.value.append(value.encode("utf-8"))
+            feature[name].bytes_list.value[:] = [value.encode("utf-8")] if value else []
     return example
 
 
@@ -61,20 +73,26 @@ def example_from_dict(record: dict[str, Any]) -> Any:
 
 
 def partition_key(example: Any, feature_name: str) -> bytes:
-    """The bytes that decide the split when ``partition_feature_name`` is set."""
+    """The bytes that decide the split when ``partition_feature_name`` is set (TFX's rule:
+    the feature's ``tf.train.Feature`` serialized deterministically; bytes or int64 only)."""
     if feature_name not in example.features.feature:
-        raise ValueError(f"partition_feature_name {feature_name!r}: an example has no value for it; "
+        raise ValueError(f"partition_feature_name {feature_name!r}: an example has no such feature; "
                          "the partition feature must be present in every row")
     feat = example.features.feature[feature_name]
     kind = feat.WhichOneof("kind")
-    values = getattr(feat, kind).value if kind else []
-    if kind == "bytes_list":
-        return b"\0".join(values)
-    return ",".join(repr(v) for v in values).encode()
+    if kind is None:
+        raise ValueError(f"partition_feature_name {feature_name!r}: the feature has no value list "
+                         "(a column empty in every row); partition on a column with values")
+    if kind == "float_list":
+        raise ValueError(f"partition_feature_name {feature_name!r} is a FLOAT feature; as in TFX, "
+                         "only BYTES (text) and INT features can partition the splits")
+    return feat.SerializeToString(deterministic=True)
 
 
 class HashBuckets:
-    """beam.Partition function: (key, serialized example) -> split index."""
+    """beam.Partition function: (key, serialized example) -> split index, TFX's way:
+    ``int(sha256(key).hexdigest(), 16) % total``, then the split whose cumulative bucket
+    range holds it."""
 
     def __init__(self, buckets: list[int]) -> None:
         self.bounds, total = [], 0
@@ -83,16 +101,16 @@ class HashBuckets:
             self.bounds.append(total)
         self.total = total
 
+    def bucket(self, key: bytes) -> int:
+        return int.from_bytes(hashlib.sha256(key).digest(), "big") % self.total
+
     def __call__(self, element: tuple[bytes, bytes], num_partitions: int) -> int:
-        digest = hashlib.blake2b(element[0], digest_size=8).digest()
-        bucket = int.from_bytes(digest, "little") % self.total
-        for index, bound in enumerate(self.bounds):
-            if bucket < bound:
-                return index
-        return num_partitions - 1
+        return min(bisect.bisect(self.bounds, self.bucket(element[0])), num_partitions - 1)
 
 
-def keyed(serialized: bytes, example: Any, feature_name: str) -> tuple[bytes, bytes]:
+def keyed(example: Any, feature_name: str) -> tuple[bytes, bytes]:
+    """(split key, record); the record is the example serialized deterministically."""
+    serialized = example.SerializeToString(deterministic=True)
     return (partition_key(example, feature_name) if feature_name else serialized, serialized)
 
 
@@ -108,9 +126,9 @@ class CsvFileToExamples:
                              f"columns are {header}")
 
     def __call__(self, path: str) -> Iterable[tuple[bytes, bytes]]:
+        typed = self.layout.has_values if self.layout is not None else None
         for row in data_rows(path):
-            example = example_from_row(row, self.header, self.types)
-            yield keyed(example.SerializeToString(), example, self.partition_feature)
+            yield keyed(example_from_row(row, self.header, self.types, typed), self.partition_feature)
 
 
 def is_gzip(path: str) -> bool:

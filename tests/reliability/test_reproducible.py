@@ -181,11 +181,13 @@ def test_schema_gen_and_example_validator_twice_same_bytes(penguin_examples, tmp
         _run(SchemaGen, {"statistics": [stats]}, "schema", Schema(str(tmp_path / f"schema_{name}")))
     assert_identical(str(tmp_path / "schema_one"), str(tmp_path / "schema_two"))
 
-    # A stricter schema (every feature always present, a species missing from its domain), so the
-    # anomalies map has several entries: it must be written in key order.
+    # A stricter schema (every feature always one value, a species missing from its domain), so the
+    # anomalies map has several entries: it must be written in key order. (A CSV gap is an empty
+    # value list, as in TFX, so it breaks the value count, not the presence.)
     schema = text_format.Parse(open(Schema(str(tmp_path / "schema_one")).schema_file()).read(), schema_pb2.Schema())
     for feature in schema.feature:
         feature.presence.min_fraction = 1.0
+        feature.value_count.min = feature.value_count.max = 1
     species = next(d for d in schema.string_domain if d.name == "species")
     species.value.remove("Gentoo")
     (tmp_path / "strict").mkdir()

@@ -35,7 +35,7 @@ def test_missing_span_and_bad_range(tmp_path):
     with pytest.raises(ValueError, match="one span"):
         resolve(str(tmp_path), [{"name": "s", "pattern": "span-{SPAN}/*"}],
                 {"static_range": {"start_span_number": 1, "end_span_number": 2}})
-    with pytest.raises(ValueError, match="rolling_range is not supported"):
+    with pytest.raises(ValueError, match="rolling_range: ExampleGen reads a single span"):
         resolve(str(tmp_path), [{"name": "s", "pattern": "span-{SPAN}/*"}],
                 {"rolling_range": {"start_span_number": 0, "num_spans": 2}})
     with pytest.raises(ValueError, match="no input file matches"):
