@@ -120,6 +120,10 @@ class BaseComponent:
             if value is not None:
                 self.exec_properties[key] = to_jsonable(value)
         self._runtime_parameters = _runtime_parameters(parameters or {})
+        # Channels whose values parameters read at run time (``future()[0].value``): their
+        # producers run first. Plus nodes ordered by hand (TFX's ``add_upstream_node``).
+        self.placeholder_channels: list[Channel] = _placeholder_channels(parameters or {})
+        self.extra_upstream: list[BaseComponent] = []
         unknown = set(parameters or {}) - set(self.PARAMETERS)
         if unknown:
             raise WiringError(f"{type(self).__name__}: unknown parameters {sorted(unknown)}")
@@ -143,6 +147,16 @@ class BaseComponent:
                               f"use {PATH_ID_RULE}, other than {sorted(RESERVED_NODE_IDS)}, because it "
                               "becomes a directory name")
         self._id = node_id
+        return self
+
+    def add_upstream_node(self, node: "BaseComponent") -> "BaseComponent":
+        """Run after ``node`` even without a channel between them (TFX's spelling)."""
+        if node not in self.extra_upstream:
+            self.extra_upstream.append(node)
+        return self
+
+    def add_downstream_node(self, node: "BaseComponent") -> "BaseComponent":
+        node.add_upstream_node(self)
         return self
 
     def with_caching(self, enabled: bool) -> "BaseComponent":
@@ -297,10 +311,27 @@ def _runtime_parameters(value: Any) -> list[RuntimeParameter]:
     return []
 
 
+def _placeholder_channels(value: Any) -> list[Channel]:
+    if hasattr(value, "to_placeholder") and isinstance(getattr(value, "channel", None), Channel):
+        return [value.channel]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [c for v in value for c in _placeholder_channels(v)]
+    return []
+
+
+class SkipNode(Exception):
+    """Raised by an executor when the node has nothing to do (a Resolver that found no inputs):
+    the node is recorded as skipped, not failed, and nodes needing its outputs skip too."""
+
+
 def to_jsonable(value: Any) -> Any:
     """Execution properties travel in the IR as JSON; config dataclasses become dicts."""
     if isinstance(value, RuntimeParameter):
         return {"__runtime_parameter__": value.name}
+    if hasattr(value, "to_placeholder"):  # a value read from an upstream artifact at run time
+        return value.to_placeholder()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, (list, tuple)):

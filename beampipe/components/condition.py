@@ -55,6 +55,15 @@ class ArtifactProperty:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def to_placeholder(self) -> dict[str, Any]:
+        """As a component parameter (TFX's ``range_config=gen.outputs['x'].future()[0].value``):
+        the launcher reads the value from MLMD when the node runs (``read_placeholder``)."""
+        if self.channel.producer is None:
+            raise TypeError(f"{self.channel.describe()} has no producer node to read a value from")
+        return {"__placeholder__": {"producer": self.channel.producer.id, "output_key": self.channel.output_key,
+                                    "index": self.index, "property": self.name, "custom": self.custom,
+                                    "stored_value": self.stored_value}}
+
 
 class _ArtifactRef:
     def __init__(self, channel: Channel, index: int) -> None:
@@ -149,18 +158,22 @@ def active_condition() -> Predicate | None:
     return combined
 
 
+def read_placeholder(spec: dict[str, Any], outputs_of: Callable[[str, str], list[Any]]) -> Any:
+    """The property (or stored value) a placeholder or condition names; None when absent."""
+    arts = outputs_of(spec["producer"], spec["output_key"])
+    if len(arts) <= spec["index"]:
+        return None
+    art = arts[spec["index"]]
+    if spec.get("stored_value"):
+        return art.read()  # the value artifact's file, through the storage layer
+    return (art.custom_properties if spec["custom"] else art.properties).get(spec["property"])
+
+
 def evaluate(cond: dict[str, Any], outputs_of: Callable[[str, str], list[Any]]) -> bool:
     """Evaluate a condition's IR; outputs_of(producer, output_key) gives the artifacts."""
     if "and" in cond:
         return all(evaluate(part, outputs_of) for part in cond["and"])
-    arts = outputs_of(cond["producer"], cond["output_key"])
-    if len(arts) <= cond["index"]:
-        return False
-    art = arts[cond["index"]]
-    if cond.get("stored_value"):
-        value = art.read()  # the value artifact's file, through the storage layer
-    else:
-        value = (art.custom_properties if cond["custom"] else art.properties).get(cond["property"])
+    value = read_placeholder(cond, outputs_of)
     if value is None:
         return False
     try:

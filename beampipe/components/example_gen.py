@@ -45,7 +45,7 @@ class _FileBasedExampleGen(BaseComponent):
 
     @classmethod
     def resolve_input(cls, exec_properties: dict[str, Any]) -> input_patterns.ResolvedInput:
-        props = to_jsonable(exec_properties)
+        props = config_props(exec_properties)
         input_config = props.get("input_config") or DEFAULT_INPUT
         base = props["input_base"]
         base = base if io.is_remote(base) else os.path.abspath(base)
@@ -103,7 +103,7 @@ class _FileBasedExampleGen(BaseComponent):
 
     @classmethod
     def execute(cls, ctx: ExecContext) -> None:
-        props = to_jsonable(ctx.exec_properties)
+        props = config_props(ctx.exec_properties)
         resolved = cls.resolve_input(props)
         remote_names = _localize_files(resolved, os.path.join(ctx.temp_dir, "input_base"))
         files = [f for group in resolved.files.values() for f in group]
@@ -314,3 +314,20 @@ def _check_parquet(files: list[str]) -> None:
             pq.ParquetFile(path).schema_arrow
         except Exception as err:  # noqa: BLE001 - pyarrow raises several types for bad files
             raise ValueError(f"{path}: not a readable Parquet file ({err})") from None
+
+
+def config_props(exec_properties: dict[str, Any]) -> dict[str, Any]:
+    """Execution properties as dicts. A config may also arrive as TFX's JSON text (a value
+    artifact read at run time: ``range_config=gen.outputs['range_config'].future()[0].value``
+    holding ``proto_utils.proto_to_json(RangeConfig(...))``)."""
+    from beampipe.proto import data, utils
+
+    props = to_jsonable(exec_properties)
+    for key, cls in (("input_config", data.Input), ("output_config", data.Output),
+                     ("range_config", data.RangeConfig)):
+        if isinstance(props.get(key), str):
+            try:
+                props[key] = to_jsonable(utils.json_to_proto(props[key], cls))
+            except ValueError as err:
+                raise ValueError(f"{key} {props[key]!r} is not the JSON of a {cls.__name__}: {err}") from err
+    return props

@@ -21,7 +21,7 @@ import inspect
 import sys
 from typing import Any
 
-from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
+from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, SkipNode, WiringError
 from beampipe.components.resolver_strategies import (  # re-exported: the old import path
     LatestArtifactStrategy, LatestBlessedModelStrategy, SpanRangeStrategy)
 from beampipe.components.resolver_strategy import (
@@ -104,9 +104,9 @@ class Resolver(BaseComponent):
             except TypeError as err:
                 raise ValueError(f"node '{ctx.node_id}': {name}(**config) failed: {err}") from err
             resolved = strategy.resolve_artifacts(MlmdHandle(ctx.store), candidates)
-        if resolved is None:  # TFX 1.16: an input resolution error, not an empty result
-            raise ValueError(f"node '{ctx.node_id}': {name}.resolve_artifacts returned None (no inputs "
-                             f"available); candidates were {_ids(candidates)}")
+        if resolved is None:  # "no inputs available": nodes that need them skip; optional readers run
+            raise SkipNode(f"{name}.resolve_artifacts returned None (no inputs available); candidates were "
+                           f"{_ids(candidates)}")
         for key in types:
             arts = list(resolved.get(key) or [])
             bad = [a for a in arts if not isinstance(a, Artifact) or a.id is None]

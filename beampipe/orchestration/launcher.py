@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from beampipe import io
-from beampipe.components.base import BaseComponent, ExecContext
+from beampipe.components.base import BaseComponent, ExecContext, SkipNode
 from beampipe.metadata.artifacts import artifact_class
 from beampipe.metadata.ids import check_node_id, check_path_id
 from beampipe.metadata.owner import owner_token
@@ -133,7 +133,8 @@ def run_node(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, An
     """Run one node through the stages. With allow_execute=False, only settle it from the
     cache (or skip it) and return None when real work would be needed."""
     launch = _launch(ir, node_id, run_id, params, store)
-    inputs, skipped_by = resolve_inputs(ir, launch.node, run_id, store)
+    optional = {k for k, spec in getattr(launch.cls, "INPUTS", {}).items() if getattr(spec, "optional", False)}
+    inputs, skipped_by = resolve_inputs(ir, launch.node, run_id, store, optional)
     inputs = launch.cls.prepare_inputs(inputs)
     if skipped_by is None:
         skipped_by = check_condition(launch)
@@ -161,7 +162,32 @@ def _launch(ir: dict[str, Any], node_id: str, run_id: str, params: dict[str, Any
     _check_root_is_not_a_file(ir["pipeline"]["root"])
     cls = ir_mod.load_component_class(node["component"])
     props = exec_properties_for(ir, node_id, substitute(node["exec_properties"], params), store, run_id)
+    props = resolve_placeholders(props, ir, node_id, run_id, store)
     return NodeLaunch(ir, node, run_id, store, cls, props)
+
+
+def resolve_placeholders(value: Any, ir: dict[str, Any], node_id: str, run_id: str,
+                         store: MetadataStore) -> Any:
+    """Parameters given as ``channel.future()[0].value`` (or a property): read from the producer's
+    artifact in MLMD now, as TFX resolves them at run time."""
+    if isinstance(value, dict) and set(value) == {"__placeholder__"}:
+        from beampipe.components.condition import read_placeholder
+
+        spec = value["__placeholder__"]
+
+        def outputs_of(producer: str, key: str) -> list[Any]:
+            return latest_outputs(store, ir["pipeline"]["name"], producer, run_id).get(key, [])
+
+        found = read_placeholder(spec, outputs_of)
+        if found is None:
+            raise NodeError(f"node '{node_id}': a parameter reads {spec['producer']}.outputs"
+                            f"['{spec['output_key']}'][{spec['index']}].{spec['property']}, which has no value")
+        return found
+    if isinstance(value, dict):
+        return {k: resolve_placeholders(v, ir, node_id, run_id, store) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_placeholders(v, ir, node_id, run_id, store) for v in value]
+    return value
 
 
 def open_store(ir: dict[str, Any]) -> MetadataStore:
@@ -212,9 +238,10 @@ def latest_outputs(store: MetadataStore, pipeline: str, node_id: str,
     return store.artifacts_of(latest["id"])
 
 
-def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
-                   store: MetadataStore) -> tuple[Outputs, str | None]:
-    """The node's input artifacts; and why it is skipped, if an upstream node was skipped."""
+def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str, store: MetadataStore,
+                   optional: set[str] | frozenset[str] = frozenset()) -> tuple[Outputs, str | None]:
+    """The node's input artifacts; and why it is skipped, if an upstream node it needs was
+    skipped (an optional input from a skipped node is just empty, as in TFX)."""
     pipeline = ir["pipeline"]["name"]
     inputs: Outputs = {}
     for key, channel in node["inputs"].items():
@@ -226,6 +253,9 @@ def resolve_inputs(ir: dict[str, Any], node: dict[str, Any], run_id: str,
         run_execs = [e for e in store.executions_in_context(RUN_CONTEXT, run_id)
                      if e.get("node_id") == producer]
         if run_execs and max(run_execs, key=lambda e: e["id"])["state"] == "CANCELED":
+            if key in optional:
+                inputs[key] = []
+                continue
             return {}, f"upstream node '{producer}' was skipped"
         inputs[key] = latest_outputs(store, pipeline, producer, run_id).get(channel["output_key"], [])
     return inputs, None
@@ -310,6 +340,12 @@ def execute_and_publish(launch: NodeLaunch, key: str, inputs: Outputs) -> NodeRe
         try:
             outputs = _execute(launch, attempt, inputs, log)
             _publish(store, attempt, outputs, contexts)
+        except SkipNode as skip:  # nothing to do: recorded as skipped, nothing published
+            log.info("SKIPPED: %s", skip)
+            attempt.discard(out_keys)
+            store.finish_execution(exec_id, "CANCELED", contexts,
+                                   props={"skipped": str(skip), "finished_at": time.time()})
+            return launch.result("SKIPPED", exec_id, str(skip), log_path)
         except BaseException as err:  # noqa: BLE001 - every failure is recorded, then reported
             message = describe_error(err)
             log.error("FAILED: %s\n%s", message, traceback.format_exc())

@@ -124,8 +124,11 @@ def _bind(comp: BaseComponent, key: str, channel: Any, by_id: dict[str, BaseComp
 
 
 def upstream_nodes(comp: BaseComponent) -> list[BaseComponent]:
-    """Producers of the node's inputs, plus nodes its condition reads."""
+    """Producers of the node's inputs, nodes its condition and parameters read, and nodes
+    ordered before it by hand (``add_upstream_node``)."""
     found = [ch.producer for ch in comp.inputs.values() if ch.producer is not None]
+    found += [ch.producer for ch in comp.placeholder_channels if ch.producer is not None]
+    found += comp.extra_upstream
     condition = comp.condition
     if condition is not None:
         found.extend(ch.producer for ch in condition.channels() if ch.producer is not None)

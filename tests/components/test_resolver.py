@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import pytest
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, WiringError
+from beampipe.components.decorator import InputArtifact, OutputArtifact, component
 from beampipe.components.resolver import LatestArtifactStrategy, LatestBlessedModelStrategy, Resolver
 from beampipe.dsl import experimental
 from beampipe.metadata.artifacts import Examples, Model, ModelBlessing, ModelRun
@@ -164,14 +166,14 @@ def test_span_range_strategy(tmp_path, store, range_config, expected):
     assert [a.span for a in out["examples"]] == expected
 
 
-def test_span_range_nothing_in_range_fails_as_in_tfx(tmp_path, store):
+def test_span_range_nothing_in_range_skips_the_resolver(tmp_path, store):
     _examples(tmp_path, store, [1, 2])
     resolver = Resolver(strategy_class=SpanRangeStrategy,
                         config={"range_config": RangeConfig(static_range=StaticRange(7, 9))},
                         examples=Channel(type=Examples))
     pipe = Pipeline(PIPE, str(tmp_path), [resolver], metadata_uri=store.uri)
     result = run_node(ir_mod.compile_pipeline(pipe), resolver.id, "r1", {}, store)
-    assert result.status == "FAILED"
+    assert result.status == "SKIPPED"  # "no inputs available": recorded as skipped, not failed
     assert "SpanRangeStrategy.resolve_artifacts returned None" in result.error
 
 
@@ -257,13 +259,31 @@ def test_user_strategy_from_a_file_in_a_fresh_process(tmp_path, store):
     json.dumps(props)  # the IR holds JSON only
 
 
-def test_latest_artifact_with_too_few_fails_as_in_tfx(tmp_path, store):
-    """TFX 1.16: LatestArtifactStrategy returns None when a key has fewer than n, which is an
-    input resolution error."""
-    resolver = Resolver(strategy_class=LatestArtifactStrategy, model=Channel(type=Model))
-    result = run_node(ir_mod.compile_pipeline(Pipeline(PIPE, str(tmp_path), [resolver], metadata_uri=store.uri)),
-                      resolver.id, "r1", {}, store)
-    assert result.status == "FAILED" and "returned None" in result.error
+@component
+def UsesCacheIfAny(out: OutputArtifact[Model], cache: Optional[InputArtifact[Model]] = None) -> None:
+    with open(os.path.join(out.uri, "had_cache.txt"), "w") as f:
+        f.write(str(cache is not None))
+
+
+@component
+def NeedsModel(model: InputArtifact[Model], out: OutputArtifact[Model]) -> None:
+    raise AssertionError("must not run without its model")
+
+
+def test_latest_artifact_with_too_few_skips_and_only_optional_readers_run(tmp_path, store):
+    """TFX 1.16: LatestArtifactStrategy returns None when a key has fewer than n ("no inputs
+    available"). The Resolver is skipped; a node reading it through an optional input runs without
+    it (TFX's transform-cache resolver on a first run), a node that needs it is skipped."""
+    from beampipe.orchestration.local_runner import LocalDagRunner
+
+    resolver = Resolver(strategy_class=LatestArtifactStrategy, model=Channel(type=Model)).with_id("latest")
+    optional = UsesCacheIfAny(cache=resolver.outputs["model"])
+    required = NeedsModel(model=resolver.outputs["model"])
+    pipe = Pipeline(PIPE, str(tmp_path / "root"), [resolver, optional, required], metadata_uri=store.uri)
+    result = LocalDagRunner().run(pipe)
+    statuses = {n: r.status for n, r in result.nodes.items()}
+    assert statuses == {"latest": "SKIPPED", "UsesCacheIfAny": "COMPLETE", "NeedsModel": "SKIPPED"}, result.nodes
+    assert result.status == "COMPLETE" and "returned None" in result.nodes["latest"].error
 
 
 # -- a retraining window on the local runner: ExampleGen per span, the latest 2 spans counted --
