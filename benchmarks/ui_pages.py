@@ -119,6 +119,9 @@ def main() -> int:
     last = f"bench-run-{args.runs - 1}"
     pages = [("runs page /", "/"), ("runs page, failed only", "/?state=FAILED"),
              ("runs page 10", "/?page=10"), (f"run page /runs/{last}", f"/runs/{last}"),
+             ("run page of a failed run", f"/runs/bench-run-{(args.runs - 1) // 50 * 50 - 43}"),
+             ("artifact page /artifacts/10000", "/artifacts/10000"),
+             ("lineage /artifacts/10000/lineage", "/artifacts/10000/lineage"),
              ("live-update JSON /api/runs", "/api/runs")]
     for name, path in pages:
         timed(base + path, 2)  # warm the type caches

@@ -68,8 +68,8 @@ class App:
         pages = max(1, math.ceil(total / PER_PAGE))
 
         def page_url(n: int) -> str:
-            return "/?" + urlencode({k: v for k, v in (("pipeline", pipeline), ("state", state), ("page", n)) if v})
-        live = "/api/runs?" + urlencode({k: v for k, v in (("pipeline", pipeline), ("state", state), ("page", page)) if v})
+            return "/" + _query({"pipeline": pipeline, "state": state, "page": n if n > 1 else None})
+        live = "/api/runs" + _query({"pipeline": pipeline, "state": state, "page": page if page > 1 else None})
         return self.html("runs.html", page_kind="runs", rows=rows, total=total, pipelines=pipelines,
                          pipeline=pipeline or "", state=state or "", states=queries.STATES, filtered=bool(pipeline or state),
                          page=page, pages=pages, page_url=page_url, live=live)
@@ -79,7 +79,7 @@ class App:
         rows, total, _ = queries.list_runs(self.store, pipeline, state, page, PER_PAGE)
         macro = self.env.get_template("_rows.html").module.run_rows  # type: ignore[attr-defined]
         running = any(r.state == "RUNNING" for r in rows)
-        return self.json({"replace": {"runs-body": str(macro(rows)),
+        return self.json({"replace": {"runs-body": str(macro(rows, bool(pipeline or state))),
                                       "live-status": f"{total} run{'' if total == 1 else 's'}"
                                       + (" · live" if running else "")},
                           "running": running, "total": total, "next": 2000 if running else 10000})
@@ -214,6 +214,11 @@ class App:
         params = _rows([{k: templates.value(v) for k, v in r.params.items()} for r in runs], numeric=False)
         metrics = _rows([run_metrics(self.store, r.run_id) for r in runs], numeric=True)
         return self.html("compare.html", page_kind="compare", runs=runs, params=params, metrics=metrics)
+
+
+def _query(values: dict[str, Any]) -> str:
+    kept = {k: v for k, v in values.items() if v}
+    return "?" + urlencode(kept) if kept else ""
 
 
 def _runs_filters(q: dict[str, str]) -> tuple[str | None, str | None, int]:
