@@ -54,7 +54,8 @@ def site(request, tmp_path_factory):
     root = str(tmp_path_factory.mktemp(f"ui-{request.param}"))
     if request.param == "postgresql":
         server = request.getfixturevalue("postgres_server")
-        uri, runs = _build(root, server.uri("ui_pages"))
+        # a database per module: each builds its own runs (a shared one would serve them from cache)
+        uri, runs = _build(root, server.uri(f"ui_{request.module.__name__.rsplit('.', 1)[-1]}"))
     else:
         uri, runs = _build(root, None)
     writer = MetadataStore(uri)  # the test's own writes (the live run); the UI gets its own store
