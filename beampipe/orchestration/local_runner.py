@@ -279,6 +279,7 @@ class LocalDagRunner:
         from_node, to_node = _partial_run(run_options, from_node, to_node)
         ir = pipeline if isinstance(pipeline, dict) else \
             ir_mod.compile_pipeline(pipeline, keep_secrets=True, exit_handler=self._exit_handler)
+        source_file = ir["pipeline"].get("source_file")  # before shipping: the path the user typed
         if io.is_remote(ir["pipeline"]["root"]):
             ir = _ship_code(ir)
         pipe = ir["pipeline"]
@@ -293,7 +294,8 @@ class LocalDagRunner:
             # What killed runs left behind: RUNNING executions and runs, staging, half-published outputs.
             recovery.reclaim_pipeline(store, pipe["root"], pipe["name"])
             store.set_run_state(pipe["name"], run_id, "RUNNING", params=json.dumps(values),
-                                nodes=json.dumps(node_ids), owner=owner_token(), heartbeat_at=time.time())
+                                nodes=json.dumps(node_ids), owner=owner_token(), heartbeat_at=time.time(),
+                                **_run_record(ir, node_ids, source_file))
             with recovery.Heartbeat(lambda: store.update_run(run_id, {"heartbeat_at": time.time()})):
                 results = self._settle_from_cache(ir, node_ids, run_id, values, store, report)
                 pending = [n for n in node_ids if n not in results]
@@ -343,6 +345,16 @@ def _run_exit_handler(ir: dict[str, Any], run_id: str, values: dict[str, Any], s
         result = NodeResult(handler, "FAILED", error=str(err) or type(err).__name__)
     report(handler, "finished", result)
     return result
+
+
+def _run_record(ir: dict[str, Any], node_ids: list[str], source_file: Any) -> dict[str, str]:
+    """What ``beampipe ui`` reads back: the DAG (edges among this run's nodes), the root
+    (for the node logs) and the pipeline file (for the resume command)."""
+    dag = {n: [u for u in ir_mod.node(ir, n)["upstream"] if u in node_ids] for n in node_ids}
+    record = {"dag": json.dumps(dag, sort_keys=True), "pipeline_root": ir["pipeline"]["root"]}
+    if isinstance(source_file, str) and source_file:
+        record["source_file"] = source_file
+    return record
 
 
 def _partial_run(options: Any, from_node: str | None, to_node: str | None) -> tuple[str | None, str | None]:
