@@ -55,7 +55,7 @@ def _ticks(lo: float, hi: float, count: int = 4) -> list[float]:
 
 
 def histogram(buckets: Sequence[tuple[float, float, float]], title: str, x_label: str,
-              y_label: str = "count", width: int = 320, height: int = 170, color: str = PALETTE[0]) -> Markup:
+              y_label: str = "count", width: int = 290, height: int = 170, color: str = PALETTE[0]) -> Markup:
     """Bars over ``(low, high, count)`` buckets, x to scale (TFDV's standard histograms have
     equal-width buckets; quantile ones do not, and still draw right)."""
     m = {"l": 44, "r": 10, "t": 20, "b": 32}
@@ -99,7 +99,7 @@ def _y_axis(lo: float, hi: float, y: object, left: float, right: float) -> list[
 
 
 def bar_chart(items: Sequence[tuple[str, float]], title: str, x_label: str = "count",
-              width: int = 320, color: str = PALETTE[1], bar_height: int = 16) -> Markup:
+              width: int = 290, color: str = PALETTE[1], bar_height: int = 16) -> Markup:
     """Horizontal bars, one per (label, value), in the order given (top values: most frequent first)."""
     label_w = min(130, 12 + 6 * max((len(label) for label, _ in items), default=4))
     m = {"l": label_w, "r": 46, "t": 20, "b": 24}
@@ -134,7 +134,7 @@ def line_chart(series: Sequence[Series], title: str, x_label: str, y_label: str,
                diagonal: bool = False, width: int = 340, height: int = 260) -> Markup:
     """Lines with markers carrying ``<title>`` tooltips (ROC, PR, calibration). ``diagonal``
     draws y = x, the reference of a ROC or a calibration plot."""
-    m = {"l": 46, "r": 12, "t": 22, "b": 36 + 14 * ((len(series) + 2) // 3)}
+    m = {"l": 46, "r": 12, "t": 22, "b": 42 + 14 * ((len(series) + 2) // 3)}
     pw, ph = width - m["l"] - m["r"], height - m["t"] - m["b"]
     body = [_text(width / 2, 14, title, size=11)]
     pts = [p for s in series for p in s.points if all(math.isfinite(v) for v in p)]
@@ -169,10 +169,10 @@ def line_chart(series: Sequence[Series], title: str, x_label: str, y_label: str,
             tip = f"{s.name}: {x_label} {fmt(px)}, {y_label} {fmt(py)}"
             body.append(f'<circle cx="{sx(px):.1f}" cy="{sy(py):.1f}" r="2.2" fill="{color}">'
                         f'<title>{escape(tip)}</title></circle>')
-        lx, ly = m["l"] + (i % 3) * (pw / 3), base + 38 + 14 * (i // 3)
+        lx, ly = m["l"] + (i % 3) * (pw / 3), base + 44 + 14 * (i // 3)
         body.append(f'<rect x="{lx:.1f}" y="{ly - 8}" width="10" height="3" fill="{color}"/>'
                     + _text(lx + 13, ly - 4, s.name[:28], anchor="start"))
-    body.append(_text(m["l"] + pw / 2, base + 25, x_label))
+    body.append(_text(m["l"] + pw / 2, base + 27, x_label))
     body.append(_text(11, m["t"] + ph / 2, y_label, extra=f' transform="rotate(-90 11 {m["t"] + ph / 2:.1f})"'))
     return _svg(width, height, title, body)
 

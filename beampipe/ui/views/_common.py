@@ -132,7 +132,7 @@ table.sortable th{cursor:pointer}table.sortable th:hover{background:#e6ecf8}
 .ok{color:#17702c}.bad{color:#b3261e}.note{color:#666}.drift{background:#fde7e4}
 .verdict{font-size:1.1em;padding:.4em .6em;border-radius:4px;display:inline-block}
 .verdict.ok{background:#e6f4ea}.verdict.bad{background:#fde7e4}
-.splits{display:flex;gap:1.2em;flex-wrap:wrap;align-items:flex-start}.split{max-width:340px}
+.splits{display:flex;gap:1.2em;flex-wrap:wrap;align-items:flex-start}.split{max-width:300px}
 .split .note{font-size:12px}
 .feature{border-top:1px solid #ddd;padding:.5em 0}.feature h3 code{font-size:1.05em}
 .plots{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}

@@ -17,40 +17,41 @@ from beampipe.ui.views._common import note
 MAX_MATRICES = 2  # multi-class confusion matrices per plot key (one per threshold)
 
 
-def _key_label(key: Any) -> str:
-    from beampipe.ui.views.evaluation import metric_name
-    label = metric_name(key) if key.name else "plot"
-    return f"{label} [{key.model_name}]" if key.model_name else label
+CALIBRATION_BINS = 10  # TFMA keeps up to 10,000 buckets; a readable plot merges them
 
 
-def _calibration(data: Any, label: str) -> list[Markup]:
-    points = []
+def _sub_label(key: Any) -> str:
+    if key is not None and key.HasField("sub_key"):
+        for sub in ("class_id", "k", "top_k"):
+            if key.sub_key.HasField(sub):
+                return f"{sub.replace('_', ' ')} {getattr(key.sub_key, sub).value}"
+    return "all"
+
+
+def _calibration(data: Any) -> list[tuple[float, float]]:
+    """(mean prediction, mean label) per bin of predictions, TFMA's buckets merged into
+    ``CALIBRATION_BINS`` equal bins over [0, 1]."""
+    bins = [[0.0, 0.0, 0.0] for _ in range(CALIBRATION_BINS)]
     for b in data.calibration_histogram_buckets.buckets:
         n = b.num_weighted_examples.value
-        if n > 0:
-            points.append((b.total_weighted_refined_prediction.value / n, b.total_weighted_label.value / n))
-    if not points:
-        return []
-    return [charts.line_chart([charts.Series(label, points)], f"Calibration: {label}", "mean prediction",
-                              "mean label", x_range=(0.0, 1.0), y_range=(0.0, 1.0), diagonal=True)]
+        if n <= 0:
+            continue
+        mean = b.total_weighted_refined_prediction.value / n
+        i = min(max(int(mean * CALIBRATION_BINS), 0), CALIBRATION_BINS - 1)
+        bins[i][0] += n
+        bins[i][1] += b.total_weighted_refined_prediction.value
+        bins[i][2] += b.total_weighted_label.value
+    return [(pred / n, label / n) for n, pred, label in bins if n > 0]
 
 
-def _roc_pr(data: Any, label: str) -> list[Markup]:
+def _roc_pr(data: Any) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     roc, pr = [], []
     for m in data.confusion_matrix_at_thresholds.matrices:
-        fpr = m.false_positives / (m.false_positives + m.true_negatives) if (
-            m.false_positives + m.true_negatives) else 0.0
-        roc.append((fpr, m.recall))
+        negatives = m.false_positives + m.true_negatives
+        roc.append((m.false_positives / negatives if negatives else 0.0, m.recall))
         if m.true_positives + m.false_positives:
             pr.append((m.recall, m.precision))
-    if not roc:
-        return []
-    roc.sort()
-    pr.sort()
-    return [charts.line_chart([charts.Series(label, roc)], f"ROC: {label}", "false positive rate",
-                              "true positive rate", x_range=(0.0, 1.0), y_range=(0.0, 1.0), diagonal=True),
-            charts.line_chart([charts.Series(label, pr)], f"Precision-recall: {label}", "recall",
-                              "precision", x_range=(0.0, 1.0), y_range=(0.0, 1.0))]
+    return sorted(roc), sorted(pr)
 
 
 def _multi_class(data: Any, label: str) -> list[Markup]:
@@ -66,21 +67,44 @@ def _multi_class(data: Any, label: str) -> list[Markup]:
     return out
 
 
+_KINDS = {  # kind -> title, x label, y label, reference diagonal (drawn in this order)
+    "roc": ("ROC", "false positive rate", "true positive rate", True),
+    "pr": ("Precision-recall", "recall", "precision", False),
+    "calibration": ("Calibration", "mean prediction", "mean label", True),
+}
+
+
 def plots_of(record: Any) -> list[Markup]:
-    """Every chart one PlotsForSlice holds."""
+    """Every chart one PlotsForSlice holds: one chart per kind and model, a line per class
+    (binarized plots), then the confusion matrices."""
     items = [(kv.key, kv.value) for kv in record.plot_keys_and_values]
     if record.HasField("plot_data"):  # the pre-0.22 single-plot layout
         items.append((None, record.plot_data))
     items += [(None, value) for _, value in sorted(record.plots.items())]
-    out: list[Markup] = []
+    lines: dict[tuple[str, str], list[charts.Series]] = {}
+    tables: list[Markup] = []
     for key, data in items:
-        label = _key_label(key) if key is not None else "plot"
-        out += _calibration(data, label) + _roc_pr(data, label) + _multi_class(data, label)
+        model = key.model_name if key is not None else ""
+        sub = _sub_label(key)
+        roc, pr = _roc_pr(data)
+        for kind, points in (("calibration", _calibration(data)), ("roc", roc), ("pr", pr)):
+            if points:
+                lines.setdefault((kind, model), []).append(charts.Series(sub, points))
+        label = " ".join(x for x in ((key.name if key is not None else ""), sub if sub != "all" else "",
+                                     f"[{model}]" if model else "") if x) or "plot"
+        tables += _multi_class(data, label)
         if data.multi_label_confusion_matrix_at_thresholds.matrices:
-            out.append(note(f"{label}: multi-label confusion matrices are not drawn"))
+            tables.append(note(f"{label}: multi-label confusion matrices are not drawn"))
         if data.debug_message:
-            out.append(note(f"{label}: {data.debug_message}"))
-    return out
+            tables.append(note(f"{label}: {data.debug_message}"))
+    out = []
+    order = list(_KINDS)
+    for (kind, model), series in sorted(lines.items(), key=lambda x: (x[0][1] == "baseline", x[0][1],
+                                                                      order.index(x[0][0]))):
+        title, x_label, y_label, diagonal = _KINDS[kind]
+        out.append(charts.line_chart(sorted(series, key=lambda s: s.name), f"{title}{f' [{model}]' if model else ''}",
+                                     x_label, y_label, x_range=(0.0, 1.0), y_range=(0.0, 1.0), diagonal=diagonal))
+    return out + tables
 
 
 def render_plots(records: list[Any]) -> Markup:
