@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from beampipe.metadata.artifacts import Artifact, HyperParameters, ModelEvaluation, TunerResults
-from beampipe.ui.views import render_artifact, run_metrics_from_evaluation
+from beampipe.metadata.artifacts import Artifact, HyperParameters, ModelEvaluation, PushedModel, TunerResults
+from beampipe.ui.views import render_artifact, run_metrics_from_evaluation, standalone_page
 from tests.conftest import PENGUIN_CSV
 
 EVIL_COLUMN = "<script>alert(1)</script>"
@@ -158,22 +158,28 @@ def test_reports_are_offline_and_show_the_views(runs):
     assert _labels(stats_report).count("body_mass_g (train)") == 1  # ... the others beside it
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def assert_renders_without_heavy_imports(artifacts: list[Artifact]) -> None:
+    """In a fresh process: import the views, render each artifact (no error note), and find
+    no TensorFlow, TFDV, TFMA, tfx-bsl, Keras or Beam module loaded."""
+    code = ["import sys, beampipe.ui.views as v", "from beampipe.metadata.artifacts import artifact_class"]
+    for art in artifacts:
+        code.append(f"a = artifact_class({art.type_name!r})({art.uri!r}); a.properties.update({art.properties!r})")
+        code.append("html = v.render_artifact(a); assert html and 'view-error' not in html, html")
+    code.append("print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'apache_beam', "
+                "'tensorflow_data_validation', 'tensorflow_model_analysis', 'tfx_bsl', 'tf_keras')))")
+    out = subprocess.run([sys.executable, "-c", "\n".join(code)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": REPO}, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_views_import_nothing_heavy(runs):
     """Importing and rendering loads no TensorFlow, TFDV, TFMA or Beam."""
-    stats = runs["base"]["StatisticsGen"]["statistics"][0]
-    anomalies = runs["evil"]["ExampleValidator"]["anomalies"][0]
-    code = (
-        "import sys, beampipe.ui.views as v\n"
-        "from beampipe.metadata.artifacts import ExampleStatistics, ExampleAnomalies\n"
-        f"s = ExampleStatistics({stats.uri!r}); s.splits = ['train', 'eval']\n"
-        f"a = ExampleAnomalies({anomalies.uri!r}); a.splits = ['train', 'eval']\n"
-        "assert 'view-error' not in v.render_artifact(s) + v.render_artifact(a)\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'apache_beam', "
-        "'tensorflow_data_validation', 'tensorflow_model_analysis', 'tfx_bsl', 'tf_keras'))\n"
-        "print(heavy)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.getcwd()})
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert_renders_without_heavy_imports([runs["base"]["StatisticsGen"]["statistics"][0],
+                                          runs["base"]["SchemaGen"]["schema"][0],
+                                          runs["evil"]["ExampleValidator"]["anomalies"][0]])
 
 
 def test_other_types(tmp_path):
@@ -194,6 +200,12 @@ def test_other_types(tmp_path):
     value.value = EVIL_VALUE
     assert "&lt;script&gt;" in render_artifact(value) and "<script>alert" not in render_artifact(value)
     assert render_artifact(Artifact(str(tmp_path))) == ""  # no view for the type
+    page = standalone_page(EVIL_VALUE, render_artifact(value))
+    assert type(page) is str and page.count("<title>&lt;script&gt;") == 1  # plain text, not Markup
+    pushed = PushedModel(str(tmp_path / "pushed"))
+    pushed.custom_properties.update({PushedModel.PUSHED_KEY: 0, "pushed_reason": f"NOT BLESSED: {EVIL_VALUE}"})
+    html = render_artifact(pushed)
+    assert "Not pushed" in html and "NOT BLESSED: &lt;script&gt;" in html
     missing = render_artifact(ModelEvaluation(str(tmp_path / "nothing")))
     assert "view-error" in missing or "No scalar metrics" in missing
 
@@ -253,3 +265,4 @@ def test_evaluation_view_metrics_blessing_plots(tmp_path_factory, tmp_path):
     sigs = render_artifact(model)
     assert "serving_default" in sigs and "transform_features" in sigs and "examples" in sigs
     assert "string" in sigs and "[None]" in sigs
+    assert_renders_without_heavy_imports([evaluation, model])

@@ -113,14 +113,16 @@ def note(text: str, cls: str = "note") -> Markup:
 
 SORT_SCRIPT = Markup("""<script>
 (function(){if(window.__bpSort)return;window.__bpSort=1;
-document.addEventListener('click',function(e){var th=e.target.closest('table.sortable th');if(!th)return;
-var tb=th.closest('table').tBodies[0],i=Array.prototype.indexOf.call(th.parentNode.children,th),
+document.addEventListener('click',function(e){var th=e.target.closest('table.sortable th');
+if(!th||th.classList.contains('nosort'))return;var tb=th.closest('table').tBodies[0],
+i=th.dataset.col!==undefined?parseInt(th.dataset.col,10):Array.prototype.indexOf.call(th.parentNode.children,th),
 d=th.dataset.dir==='a'?'d':'a';th.dataset.dir=d;var rows=Array.prototype.slice.call(tb.rows);
 function k(r){var c=r.cells[i];if(!c)return '';var v=c.dataset.v;return v!==undefined&&v!==''?parseFloat(v):c.textContent;}
 rows.sort(function(a,b){var x=k(a),y=k(b),r=(typeof x==='number'&&typeof y==='number')?x-y:String(x).localeCompare(String(y));
 return d==='a'?r:-r;});rows.forEach(function(r){tb.appendChild(r);});});})();
 </script>""")
-"""Sorting for ``table(..., sortable=True)``: inline and tiny, so it works in a static report
+"""Sorting for ``table(..., sortable=True)`` (a header's ``data-col`` names its column when
+header rows span; ``nosort`` headers do not sort): inline and tiny, so it works in a static report
 opened from disk as in the server's pages; without JavaScript the table stays in its order."""
 
 STYLE = """
@@ -144,7 +146,7 @@ code{background:#f5f5f5;padding:0 3px;border-radius:3px}
 def standalone_page(title: str, fragment: str) -> str:
     """A whole HTML document around a view: inline CSS, no external resource of any kind,
     so a ``report.html`` opens offline from disk."""
-    return render("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    return str(render("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<title>{{ title }}</title><style>{{ style }}</style></head>"
                   "<body><h1>{{ title }}</h1>{{ fragment }}</body></html>\n",
-                  title=title, style=Markup(STYLE), fragment=Markup(fragment))
+                  title=title, style=Markup(STYLE), fragment=Markup(fragment)))

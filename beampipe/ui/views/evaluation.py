@@ -8,6 +8,7 @@ and Beam into the web server. So this works for any TFMA 0.4x output, TFX's incl
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,9 @@ def run_metrics_from_evaluation(artifact: Artifact) -> dict[str, float]:
         overall = load_metrics(artifact).values.get("Overall", {})
     except (ViewError, _protos.ProtoUnavailable):
         return {}
+    except Exception:  # noqa: BLE001 - a corrupt record must not break the compare page
+        logging.getLogger(__name__).exception("metrics of %s unreadable", artifact)
+        return {}
     return {m: v for (m, role), v in sorted(overall.items()) if role == "candidate"}
 
 
@@ -169,8 +173,8 @@ _TEMPLATE = """<div class="view evaluation">
 <h2>Metrics by slice</h2>
 {% if not metrics.values %}<p class="note">No scalar metrics.</p>{% else %}
 <table class="metrics sortable"><thead>
-{% if metrics.has_baseline %}<tr><th rowspan="2">slice</th>{% for n in names %}<th colspan="3">{{ n }}</th>{% endfor %}</tr>
-<tr>{% for n in names %}<th>candidate</th><th>baseline</th><th>change</th>{% endfor %}</tr>
+{% if metrics.has_baseline %}<tr><th rowspan="2" data-col="0">slice</th>{% for n in names %}<th colspan="3" class="nosort">{{ n }}</th>{% endfor %}</tr>
+<tr>{% for n in names %}{% set c = 1 + 3 * loop.index0 %}<th data-col="{{ c }}">candidate</th><th data-col="{{ c + 1 }}">baseline</th><th data-col="{{ c + 2 }}">change</th>{% endfor %}</tr>
 {% else %}<tr><th>slice</th>{% for n in names %}<th>{{ n }}</th>{% endfor %}</tr>{% endif %}
 </thead><tbody>
 {% for s in metrics.slices() %}<tr><td>{{ s }}</td>

@@ -149,7 +149,7 @@ def render_statistics(artifact: Artifact, compare_to: Artifact | None = None,
     cols = _columns(artifact, chosen)
     others: list[Column] = []
     compared = ""
-    if compare_to is not None:
+    if compare_to is not None and compare_to.type_name == ExampleStatistics.TYPE_NAME:
         compared = f"{compare_to.type_name} {compare_to.id or compare_to.uri}"
         other_splits = splits_of(compare_to)
         others = _columns(compare_to, [s for s in chosen if s in other_splits] or other_splits[:1],
