@@ -266,3 +266,32 @@ def test_evaluation_view_metrics_blessing_plots(tmp_path_factory, tmp_path):
     assert "serving_default" in sigs and "transform_features" in sigs and "examples" in sigs
     assert "string" in sigs and "[None]" in sigs
     assert_renders_without_heavy_imports([evaluation, model])
+
+
+@pytest.mark.parametrize("store", ["s3", "gs"])
+def test_views_read_object_stores(runs, store, request, monkeypatch):
+    """The same artifacts uploaded to s3:// (SeaweedFS) and gs:// (the GCS emulator) render
+    exactly as they do from local disk."""
+    import uuid
+
+    from beampipe import io
+    from beampipe.io import backends
+    server = request.getfixturevalue("s3_server" if store == "s3" else "gcs_server")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    backends.clear_cache()
+    try:
+        prefix = f"{store}://{server.bucket}/ui-{uuid.uuid4().hex[:10]}"
+        for node, key in (("StatisticsGen", "statistics"), ("SchemaGen", "schema"), ("ExampleValidator", "anomalies")):
+            local = runs["evil" if node == "ExampleValidator" else "base"][node][key][0]
+            remote = type(local)(f"{prefix}/{node}")
+            remote.properties.update(local.properties)
+            for folder, _, names in os.walk(local.uri):
+                for name in names:
+                    rel = os.path.relpath(os.path.join(folder, name), local.uri).replace(os.sep, "/")
+                    io.copy(os.path.join(folder, name), io.join(remote.uri, rel))
+            html = render_artifact(remote)
+            assert "view-error" not in html and html == render_artifact(local), node
+    finally:
+        backends.clear_cache()
