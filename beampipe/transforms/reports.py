@@ -1,6 +1,6 @@
 """Stand-alone ``report.html`` files for statistics, anomalies and evaluations.
 
-Each is the web UI's view of the artifact (``beampipe.ui.views``: inline SVG charts,
+Each is the web UI's view of the artifact (``beampipe.views``: inline SVG charts,
 sortable tables) in a whole page with inline CSS: it opens offline from disk, and holds no
 reference to any network resource (the Facets frame TFDV offers loads from the internet and
 stayed an empty box offline, so it is gone). A report is written when the executor has
@@ -19,19 +19,19 @@ from beampipe.metadata.artifacts import ExampleAnomalies, ExampleStatistics, Mod
 def statistics_html(artifact: ExampleStatistics, split: str, splits: list[str] | None = None) -> str:
     """One split's report: that split first, the artifact's other ``splits`` beside it, and
     their drift against it (the eval report shows eval vs train)."""
-    from beampipe.ui.views import standalone_page, statistics_fragment
+    from beampipe.views import standalone_page, statistics_fragment
     shown = [split] + [s for s in splits or [] if s != split]
     return standalone_page(f"Statistics: {split}", statistics_fragment(artifact, shown))
 
 
 def anomalies_html(artifact: ExampleAnomalies, split: str) -> str:
-    from beampipe.ui.views import anomalies_fragment, standalone_page
+    from beampipe.views import anomalies_fragment, standalone_page
     return standalone_page(f"Anomalies: {split}", anomalies_fragment(artifact, [split]))
 
 
 def evaluation_html(evaluation: ModelEvaluation, blessing: ModelBlessing | None = None) -> str:
     """The evaluation view, with the blessing's verdict and reasons first when given."""
-    from beampipe.ui.views import render_artifact, standalone_page
+    from beampipe.views import render_artifact, standalone_page
     verdict = render_artifact(blessing) if blessing is not None else ""
     return standalone_page("Model evaluation", verdict + render_artifact(evaluation))
 

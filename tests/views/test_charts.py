@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from beampipe.ui import charts
+from beampipe.views import charts
 
 EVIL = "<script>alert(1)</script>"
 

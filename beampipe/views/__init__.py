@@ -21,7 +21,7 @@ VALUE_TYPES = ("String", "Integer", "Float", "Boolean", "Bytes", "JsonValue")
 
 
 def _view(type_name: str) -> Callable[..., Markup] | None:
-    from beampipe.ui.views import evaluation, models, schema, statistics
+    from beampipe.views import evaluation, models, schema, statistics
     views: dict[str, Callable[..., Markup]] = {
         "ExampleStatistics": statistics.render_statistics,
         "Schema": schema.render_schema,
@@ -63,8 +63,8 @@ def safely(view: Callable[..., Markup], *args: Any, **kwargs: Any) -> str:
     """``view(*args, **kwargs)``, or a note saying why it could not be drawn."""
     from markupsafe import escape
 
-    from beampipe.ui.views._common import ViewError
-    from beampipe.ui.views._protos import ProtoUnavailable
+    from beampipe.views._common import ViewError
+    from beampipe.views._protos import ProtoUnavailable
     try:
         return str(view(*args, **kwargs))
     except (ViewError, ProtoUnavailable) as err:
@@ -77,25 +77,25 @@ def safely(view: Callable[..., Markup], *args: Any, **kwargs: Any) -> str:
 
 def run_metrics_from_evaluation(artifact: Artifact) -> dict[str, float]:
     """Overall-slice scalar metrics of a ModelEvaluation (the candidate's), for comparing runs."""
-    from beampipe.ui.views.evaluation import run_metrics_from_evaluation as metrics
+    from beampipe.views.evaluation import run_metrics_from_evaluation as metrics
     return metrics(artifact)
 
 
 def statistics_fragment(artifact: Artifact, splits: list[str]) -> str:
     """The statistics view of some splits (the first is the base the others are compared with)."""
-    from beampipe.ui.views.statistics import render_statistics
+    from beampipe.views.statistics import render_statistics
     return safely(render_statistics, artifact, splits=splits)
 
 
 def anomalies_fragment(artifact: Artifact, splits: list[str]) -> str:
     """The anomalies view of some splits."""
-    from beampipe.ui.views.schema import render_anomalies
+    from beampipe.views.schema import render_anomalies
     return safely(render_anomalies, artifact, splits=splits)
 
 
 def standalone_page(title: str, fragment: str) -> str:
     """A whole offline HTML document around a fragment (inline CSS, no external resource)."""
-    from beampipe.ui.views._common import standalone_page as page
+    from beampipe.views._common import standalone_page as page
     return page(title, fragment)
 
 

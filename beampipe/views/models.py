@@ -16,8 +16,8 @@ from markupsafe import Markup
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import (Artifact, ExamplesDiff, HyperParameters, Model, PushedModel,
                                          TunerResults, artifact_class)
-from beampipe.ui.views import _protos
-from beampipe.ui.views._common import SORT_SCRIPT, ViewError, listdir, note, read_bytes, render, table
+from beampipe.views import _protos
+from beampipe.views._common import SORT_SCRIPT, ViewError, listdir, note, read_bytes, render, table
 
 MAX_VALUE_CHARS = 20_000
 

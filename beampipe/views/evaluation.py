@@ -16,8 +16,8 @@ from typing import Any
 from markupsafe import Markup
 
 from beampipe.metadata.artifacts import Artifact
-from beampipe.ui.views import _protos
-from beampipe.ui.views._common import SORT_SCRIPT, ViewError, listdir, note, read_bytes, render
+from beampipe.views import _protos
+from beampipe.views._common import SORT_SCRIPT, ViewError, listdir, note, read_bytes, render
 
 
 def _records(artifact: Artifact, prefix: str, message: str) -> list[Any]:
@@ -188,7 +188,7 @@ _TEMPLATE = """<div class="view evaluation">
 
 
 def render_evaluation(artifact: Artifact) -> Markup:
-    from beampipe.ui.views.evaluation_plots import render_plots
+    from beampipe.views.evaluation_plots import render_plots
     metrics = load_metrics(artifact)
     validations = _records(artifact, "validations", "ValidationResult")
     validation = validations[0] if validations else None

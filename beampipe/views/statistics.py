@@ -14,9 +14,9 @@ from typing import Any
 from markupsafe import Markup
 
 from beampipe.metadata.artifacts import Artifact, ExampleStatistics
-from beampipe.ui import charts
-from beampipe.ui.views import drift as driftlib
-from beampipe.ui.views._common import ViewError, note, read_bytes, render, splits_of, table
+from beampipe.views import charts
+from beampipe.views import drift as driftlib
+from beampipe.views._common import ViewError, note, read_bytes, render, splits_of, table
 
 TOP_VALUES = 10
 
@@ -142,7 +142,7 @@ for numeric ones (threshold {{ js }}); above the threshold is marked as drift.</
 def render_statistics(artifact: Artifact, compare_to: Artifact | None = None,
                       splits: list[str] | None = None) -> Markup:
     """The statistics view; ``splits`` limits it (a per-split report shows its own split)."""
-    from beampipe.ui.views._common import SORT_SCRIPT
+    from beampipe.views._common import SORT_SCRIPT
     chosen = splits or splits_of(artifact)
     if not chosen:
         return note("this statistics artifact lists no splits")

@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Artifact, ExampleAnomalies, Schema
-from beampipe.ui.charts import fmt
-from beampipe.ui.views._common import SORT_SCRIPT, ViewError, note, read_bytes, render, splits_of, table
+from beampipe.views.charts import fmt
+from beampipe.views._common import SORT_SCRIPT, ViewError, note, read_bytes, render, splits_of, table
 
 
 def load_schema(artifact: Artifact) -> Any:

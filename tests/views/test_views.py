@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from beampipe.metadata.artifacts import Artifact, HyperParameters, ModelEvaluation, PushedModel, TunerResults
-from beampipe.ui.views import render_artifact, run_metrics_from_evaluation, standalone_page
+from beampipe.views import render_artifact, run_metrics_from_evaluation, standalone_page
 from tests.conftest import PENGUIN_CSV
 
 EVIL_COLUMN = "<script>alert(1)</script>"
@@ -164,7 +164,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def assert_renders_without_heavy_imports(artifacts: list[Artifact]) -> None:
     """In a fresh process: import the views, render each artifact (no error note), and find
     no TensorFlow, TFDV, TFMA, tfx-bsl, Keras or Beam module loaded."""
-    code = ["import sys, beampipe.ui.views as v", "from beampipe.metadata.artifacts import artifact_class"]
+    code = ["import sys, beampipe.views as v", "from beampipe.metadata.artifacts import artifact_class"]
     for art in artifacts:
         code.append(f"a = artifact_class({art.type_name!r})({art.uri!r}); a.properties.update({art.properties!r})")
         code.append("html = v.render_artifact(a); assert html and 'view-error' not in html, html")

@@ -11,8 +11,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from beampipe.ui import charts
-from beampipe.ui.views._common import note
+from beampipe.views import charts
+from beampipe.views._common import note
 
 MAX_MATRICES = 2  # multi-class confusion matrices per plot key (one per threshold)
 
@@ -108,7 +108,7 @@ def plots_of(record: Any) -> list[Markup]:
 
 
 def render_plots(records: list[Any]) -> Markup:
-    from beampipe.ui.views.evaluation import slice_name
+    from beampipe.views.evaluation import slice_name
     drawn = sorted(((slice_name(r.slice_key), plots_of(r)) for r in records), key=lambda x: (x[0] != "Overall", x[0]))
     drawn = [(name, charts_) for name, charts_ in drawn if charts_]
     if not drawn:

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Artifact
-from beampipe.ui.charts import fmt
+from beampipe.views.charts import fmt
 
 
 class ViewError(Exception):
