@@ -38,7 +38,9 @@ def eval_config(accuracy_threshold: float) -> dict:
                         "predictionKey": "probabilities",
                         "preprocessingFunctionNames": ["transform_features"]}],
         "slicingSpecs": [{}, {"featureKeys": ["island"]}],
-        "metricsSpecs": [{"metrics": [{"className": "ExampleCount"}, accuracy]}],
+        # The confusion matrix is a plot TFMA computes: `beampipe ui` draws it on the evaluation page.
+        "metricsSpecs": [{"metrics": [{"className": "ExampleCount"}, accuracy,
+                                      {"className": "MultiClassConfusionMatrixPlot"}]}],
         # Only the metrics named here: the model's compiled Keras metrics would make TFMA
         # load the whole Keras model a second time, for a loss nobody thresholds.
         "options": {"includeDefaultMetrics": False},
