@@ -107,10 +107,8 @@ class Evaluator(BaseComponent):
         if baseline is not None:
             blessing.custom_properties.update({"baseline_model": baseline.uri,
                                                "baseline_model_id": int(baseline.id or 0)})
-        from beampipe.transforms.reports import evaluation_html
-        with open(evaluation.report_file(), "w") as f:
-            f.write(evaluation_html(metrics, config, verdict, message, model.uri,
-                                    baseline.uri if baseline else None))
+        from beampipe.transforms import reports
+        reports.write(evaluation.report_file(), reports.evaluation_html(evaluation, blessing))
         ctx.log.info("%s", message)
 
 

@@ -51,8 +51,7 @@ class ExampleValidator(BaseComponent):
             os.makedirs(out.split_uri(split), exist_ok=True)
             with open(out.anomalies_file(split), "wb") as f:
                 f.write(anomalies.SerializeToString(deterministic=True))  # anomaly_info map in key order
-            with open(out.report_file(split), "w", encoding="utf-8") as f:
-                f.write(reports.anomalies_html(anomalies, split))
+            reports.write(out.report_file(split), reports.anomalies_html(out, split))
             found[split] = tfdv_io.anomaly_lines(anomalies)
             ctx.log.info("ExampleValidator: split %s, %d anomalies", split, len(found[split]))
         any_found = any(found.values())

@@ -1,4 +1,5 @@
-"""StatisticsGen: TFDV statistics of every split, as TFX 1.16 writes them, plus an HTML report.
+"""StatisticsGen: TFDV statistics of every split, as TFX 1.16 writes them, plus an HTML report
+(``beampipe.transforms.reports``: the web UI's view of the split, beside the others).
 
 Output per split: the statistics (binary DatasetFeatureStatisticsList) and a report, where
 ``ExampleStatistics.stats_file`` / ``report_file`` put them. All splits are computed in ONE Beam pipeline so Beam and
@@ -49,8 +50,7 @@ class StatisticsGen(BaseComponent):
                                                 out.stats_file(split), options, in_order)
         for split in splits:
             stats = tfdv_io.load_statistics(out, split)
-            with open(out.report_file(split), "w", encoding="utf-8") as f:
-                f.write(reports.statistics_html(stats, split))
+            reports.write(out.report_file(split), reports.statistics_html(out, split, splits))
             count = stats.datasets[0].num_examples if stats.datasets else 0
             out.set_int_custom_property(f"num_examples_{split}", count)
             ctx.log.info("StatisticsGen: split %s, %d examples", split, count)

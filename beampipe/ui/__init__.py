@@ -2,5 +2,5 @@
 
 server (http.server routes) -> pages (one function per page) -> queries / lineage / metrics
 (batched, read-only MLMD reads) and graph (inline SVG); templates holds the Jinja2 environment
-and the list of stable element ids. Views by artifact type live in ``beampipe.ui.views``.
+and the list of stable element ids. Views by artifact type live in ``beampipe.views``.
 """

@@ -18,11 +18,7 @@ from beampipe.metadata.store import MetadataStore
 from beampipe.ui import files, graph, lineage, queries, templates
 from beampipe.ui.metrics import run_metrics
 
-try:  # the views by type live in beampipe.ui.views (another branch); pages work without them
-    from beampipe.ui.views import render_artifact
-except ImportError:  # pragma: no cover - until beampipe.ui.views is merged
-    def render_artifact(artifact: Any, compare_to: Any = None) -> str:
-        return ""
+from beampipe.views import render_artifact
 
 PER_PAGE = 50
 MAX_COMPARED = 8

@@ -71,7 +71,7 @@ def test_worse_candidate_fails_change_threshold(tmp_path_factory, tmp_path):
     assert re.search(r"sparse_categorical_accuracy changed by -0\.\d+ against the baseline \(0\.\d+ vs "
                      r"(1|0\.\d+)\) on Overall \(threshold change >= -1e-10\)", message), message
     report = open(evaluation.report_file()).read()
-    assert "baseline" in report and "diff" in report
+    assert "baseline" in report and "change" in report
     # and the good model beats the bad baseline
     _, better = run_evaluator(tmp_path / "third", examples, good, config, baseline=bad)
     assert better.custom_properties["blessed"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 
 import pytest
 
@@ -83,6 +84,12 @@ def test_changed_feature_is_skewed(examples, tmp_path):
     assert len(sample) == 3 and all(p.mismatched_features == ["body_mass_g"] for p in sample)
     assert out.get_int_custom_property("skew_found") == 1
     assert json.loads(out.get_string_custom_property("skewed_features")) == {"train_train": ["body_mass_g"]}
+    from beampipe.views import render_artifact  # the UI's view reads the same files
+    html = render_artifact(out)
+    assert "train vs train" in html and f"{match.matching_pairs_count} matching pairs" in html
+    # columns: feature, base, test, match, base only, test only, mismatch, diff
+    assert re.search(rf'<td>body_mass_g</td>(<td[^>]*>[^<]*</td>){{5}}<td class="n" data-v="{mass.mismatch_count}">',
+                     html)
 
 
 def test_identical_pair_has_no_skew_on_every_split_pair(examples, tmp_path):

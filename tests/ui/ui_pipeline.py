@@ -46,9 +46,8 @@ def EvaluateIt(model: InputArtifact[Model], evaluation: OutputArtifact[ModelEval
 
 def write_metrics(uri: str, overall: dict[str, float]) -> None:
     """A TFMA metrics file: one MetricsForSlice record for the Overall slice (CRCs left zero)."""
-    from beampipe.ui.metrics import _metrics_pb2
-    pb2 = _metrics_pb2()
-    msg = pb2.MetricsForSlice()
+    from beampipe.views._protos import tfma_message
+    msg = tfma_message("MetricsForSlice")()
     msg.slice_key.SetInParent()
     for name, value in overall.items():
         kv = msg.metric_keys_and_values.add()

@@ -7,7 +7,8 @@
     var cell = row.children[i];
     if (!cell) return "";
     var v = cell.getAttribute("data-sort");
-    if (v === null) v = cell.textContent.trim();
+    if (v === null) v = cell.getAttribute("data-v");  // the artifact views' sort keys
+    if (v === null || v === "") v = cell.textContent.trim();
     var n = parseFloat(v);
     return isNaN(n) || !/^-?[\d.]+(e-?\d+)?$/i.test(v) ? v.toLowerCase() : n;
   }
