@@ -252,12 +252,18 @@ class Browser:
         if navigates:
             self._wait_event("Page.loadEventFired", mark, self.timeout)
 
-    def screenshot(self, path: str, max_height: int | None = None) -> str:
-        """The whole page (up to ``max_height`` CSS pixels) as a PNG; returns ``path``."""
+    def screenshot(self, path: str, max_height: int | None = None, start: str | None = None) -> str:
+        """The whole page as a PNG, or from the top of the element ``start`` selects, at most
+        ``max_height`` CSS pixels of it; returns ``path``."""
         width, height = self.js("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        top = 0
+        if start:
+            top = self.js(f"Math.max(0, document.querySelector({json.dumps(start)}).getBoundingClientRect().top"
+                          " + window.scrollY - 12)")
+        height -= top
         height = min(height, max_height) if max_height else height
         shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": max(width, self.width), "height": height, "scale": 1})
+                         clip={"x": 0, "y": top, "width": max(width, self.width), "height": height, "scale": 1})
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "wb") as f:
             f.write(base64.b64decode(shot["data"]))

@@ -82,7 +82,66 @@ def test_clicking_an_artifact_opens_its_view(page):
     header = page.js("Object.assign({}, document.querySelector('#artifact-header').dataset)")
     assert header == {"artifactId": str(stats), "type": "ExampleStatistics"}
     assert page.js("document.querySelector('#artifact-producer').innerText").startswith("produced by StatisticsGen")
-    assert page.count("#artifact-view") == 1 and page.count("#artifact-files a.file-link") >= 1
+    assert page.count("#artifact-view .view.statistics") == 1 and page.count("#artifact-files a.file-link") >= 1
+
+
+def _charts(page) -> list[str]:
+    """aria-labels of the charts drawn with a size (bars inside) in the artifact's view."""
+    return page.js("""Array.from(document.querySelectorAll('#artifact-view svg.chart')).filter(function (svg) {
+        var r = svg.getBoundingClientRect(); return r.width > 0 && r.height > 0 && svg.querySelector('rect'); })
+        .map(svg => svg.getAttribute('aria-label'))""")
+
+
+def test_statistics_view_draws_one_histogram_per_numeric_feature_and_split(page):
+    site = page.site
+    stats = _artifact_id(site, "penguin", "StatisticsGen", "statistics")
+    _go(page, f"/artifacts/{stats}")
+    charts = _charts(page)
+    for split in ("train", "eval"):
+        histograms = sorted(c[:-len(f" ({split})")] for c in charts if c.endswith(f" ({split})") and ":" not in c)
+        assert histograms == sorted(NUMERIC), charts
+        top_values = sorted(c.split(":")[0] for c in charts if c.endswith(f": top values ({split})"))
+        assert top_values == ["island", "sex", "species"], charts
+    # the splits of a feature sit side by side
+    tops = page.js("Array.from(document.querySelectorAll('#artifact-view .feature')[0].querySelectorAll('.split'))"
+                   ".map(d => Math.round(d.getBoundingClientRect().top))")
+    assert len(tops) == 2 and tops[0] == tops[1]
+    page.shot("statistics", start="#artifact-view", max_height=1500)
+
+
+def test_statistics_compared_marks_the_drifted_features(page):
+    site = page.site
+    base = _artifact_id(site, "penguin", "StatisticsGen", "statistics")
+    drifted = _artifact_id(site, "drift", "StatisticsGen", "statistics")
+    _go(page, f"/artifacts/{base}?compare={drifted}")
+    marked = page.js("Array.from(document.querySelectorAll('#artifact-view table.drift-table tr.drift'))"
+                     ".map(r => r.cells[0].innerText.trim())")
+    assert set(marked) == {"body_mass_g", "bill_length_mm"}, marked
+    color = page.js("getComputedStyle(document.querySelector('#artifact-view tr.drift b.bad')).color")
+    assert color != page.js("getComputedStyle(document.body).color")  # drift stands out
+    page.shot("statistics-drift", start="#artifact-view", max_height=1500)
+
+
+def test_evaluation_view_shows_the_metric_and_the_blessing(page):
+    site = page.site
+    evaluation = _artifact_id(site, "penguin", "Evaluator", "evaluation")
+    blessing = _artifact_id(site, "penguin", "Evaluator", "blessing")
+    _go(page, f"/runs/{site.runs['penguin']}")
+    page.click(f'#nodes-body a.artifact-link[data-artifact-id="{evaluation}"]', navigates=True)
+    assert page.js("document.querySelector('#artifact-header').dataset.type") == "ModelEvaluation"
+    assert page.text("#artifact-view p.verdict").startswith("All thresholds passed")
+    overall = page.js("""Array.from(document.querySelectorAll('#artifact-view table.metrics tbody tr'))
+        .filter(r => r.cells[0].innerText.trim() === 'Overall').map(r => r.innerText)[0]""")
+    header = page.text("#artifact-view table.metrics thead")
+    assert "sparse_categorical_accuracy" in header and "example_count" in header
+    accuracy = [float(x) for x in re.findall(r"0\.\d+", overall)]
+    assert accuracy and all(0.5 < a <= 1 for a in accuracy), overall
+    page.shot("evaluation", max_height=1300)
+    _go(page, f"/runs/{site.runs['penguin']}")
+    page.click(f'#nodes-body a.artifact-link[data-artifact-id="{blessing}"]', navigates=True)
+    verdict = page.js("(function(){var v=document.querySelector('#artifact-view .view.blessing p.verdict');"
+                      "return [v.className, v.innerText.trim()]})()")
+    assert verdict == ["verdict ok", "BLESSED"]
 
 
 def test_lineage_of_the_pushed_model_reaches_the_examplegen_examples(page):
@@ -107,6 +166,10 @@ def test_script_payloads_render_as_text_and_never_run(page):
              f"/runs/{site.runs['drift']}"]
     for path in pages:
         _go(page, path)
+        if "statistics" in path or path == pages[0]:
+            # shown as text: the feature's heading, its table row, the chart labels
+            assert page.js(f"document.body.innerText.split({json.dumps(PAYLOAD)}).length - 1") >= 3
+            assert page.count(f"#artifact-view svg.chart[aria-label^={json.dumps(PAYLOAD)}]") >= 1
         scripts = page.js("Array.from(document.scripts).map(s => s.src || s.textContent)")
         assert all(s.startswith(site.base + "/static/") for s in scripts), scripts
         assert page.js("window.__xss") is None
@@ -164,8 +227,8 @@ def test_compare_shows_two_runs_metrics(page):
     rows = page.js("""Object.fromEntries(Array.from(document.querySelectorAll('#compare-metrics tr.compare-row')).map(
         function (r) { return [r.dataset.key, Array.from(r.querySelectorAll('td')).map(c => c.innerText.trim())]; }))""")
     accuracy = rows["sparse_categorical_accuracy"]
-    values = [float(re.match(r"[\d.]+", v).group(0)) for v in accuracy[-2:]]
-    assert len(values) == 2 and all(0 < v <= 1 for v in values)
+    values = [re.match(r"\d+(\.\d+)?", v) for v in accuracy[-2:]]
+    assert all(values) and all(0 < float(v.group(0)) <= 1 for v in values), rows
     assert "blessed" in rows and "example_count" in rows
     params = page.js("Array.from(document.querySelectorAll('#compare-params tr.compare-row.differs'))"
                      ".map(r => r.dataset.key)")
