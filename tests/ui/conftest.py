@@ -70,3 +70,80 @@ def site(request, tmp_path_factory):
     httpd.server_close()
     store.close()
     writer.close()
+
+
+# -- the browser tests (tests/ui/test_browser.py) ----------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium over the DevTools protocol (tests/support/chromium.py): skipped when
+    no Chromium is installed, a failure in CI (``.ci/run`` installs Debian's chromium)."""
+    pytest.importorskip("websocket", reason="websocket-client is not installed (the test extra)")
+    from tests.conftest import _server
+    from tests.support.chromium import Browser, find_chromium
+
+    yield from _server("Chromium", "apt-get install chromium", find_chromium(), lambda b: Browser(b).start())
+
+
+@pytest.fixture(scope="session")
+def penguin_site(tmp_path_factory):
+    """One real penguin run, a failed drift run, and the UI server over their SQLite store;
+    ``site.store.second`` runs the penguin pipeline again in the background on demand."""
+    from beampipe.metadata.store import MetadataStore
+    from beampipe.ui.server import make_server
+    from tests.ui import penguin_store
+
+    base = tmp_path_factory.mktemp("penguin-ui")
+    built = penguin_store.build(str(base / "root"))
+    built.second = penguin_store.SecondRun(built.root, str(base / "second-run.log"))
+    store = MetadataStore(built.uri)
+    httpd = make_server(store, "127.0.0.1", 0, pipeline_root=built.root)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{httpd.server_address[1]}", built.root, built.uri, built.runs, built)
+    finally:
+        built.second.stop()
+        httpd.shutdown()
+        httpd.server_close()
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> str:
+    """Where the browser tests save their screenshots: $BEAMPIPE_SCREENSHOT_DIR, else a tmp dir."""
+    path = os.environ.get("BEAMPIPE_SCREENSHOT_DIR") or str(tmp_path_factory.mktemp("screenshots"))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+SCREENSHOTS: list[str] = []
+
+
+@pytest.fixture
+def page(browser, penguin_site, screenshot_dir):
+    """The browser over ``penguin_site`` (``page.site``; ``page.shot(name)`` saves a screenshot),
+    its records cleared; after the test: no JavaScript error, no dialog (an alert would be an
+    XSS that ran) and no Content-Security-Policy violation (something the page tried to run)."""
+    browser.dialogs.clear()
+    browser.errors.clear()
+    browser.site = penguin_site
+
+    def shot(name: str, **kw: Any) -> str:
+        path = browser.screenshot(os.path.join(screenshot_dir, f"{name}.png"), **kw)
+        SCREENSHOTS.append(path)
+        print(f"screenshot: {path}")
+        return path
+
+    browser.shot = shot
+    yield browser
+    assert browser.dialogs == [], f"JavaScript dialogs opened: {browser.dialogs}"
+    assert browser.errors == [], f"JavaScript errors: {browser.errors}"
+    assert browser.csp_violations() == [], "the page tried to run something its CSP refused"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCREENSHOTS:
+        terminalreporter.write_line(f"browser screenshots ({len(SCREENSHOTS)}) in "
+                                    f"{os.path.dirname(SCREENSHOTS[0])}: "
+                                    + ", ".join(os.path.basename(p) for p in SCREENSHOTS))

@@ -42,6 +42,13 @@
     });
   }
 
+  // A graph a little wider than its box (the penguin DAG on a laptop) is scaled to fit it;
+  // a much wider one keeps its size and scrolls. Live updates replace the SVG, not the box.
+  document.querySelectorAll(".graph-box").forEach(function (box) {
+    var svg = box.querySelector("svg.graph");
+    if (svg && svg.width.baseVal.value <= box.clientWidth * 1.6) box.classList.add("fit");
+  });
+
   var live = document.body.getAttribute("data-live");
   if (!live) return;
   function poll() {
