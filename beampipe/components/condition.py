@@ -60,7 +60,7 @@ class ArtifactProperty:
         the launcher reads the value from MLMD when the node runs (``read_placeholder``)."""
         if self.channel.producer is None:
             raise TypeError(f"{self.channel.describe()} has no producer node to read a value from")
-        return {"__placeholder__": {"producer": self.channel.producer.id, "output_key": self.channel.output_key,
+        return {"__artifact_value__": {"producer": self.channel.producer.id, "output_key": self.channel.output_key,
                                     "index": self.index, "property": self.name, "custom": self.custom,
                                     "stored_value": self.stored_value}}
 

@@ -170,10 +170,10 @@ def resolve_placeholders(value: Any, ir: dict[str, Any], node_id: str, run_id: s
                          store: MetadataStore) -> Any:
     """Parameters given as ``channel.future()[0].value`` (or a property): read from the producer's
     artifact in MLMD now, as TFX resolves them at run time."""
-    if isinstance(value, dict) and set(value) == {"__placeholder__"}:
+    if isinstance(value, dict) and set(value) == {"__artifact_value__"}:
         from beampipe.components.condition import read_placeholder
 
-        spec = value["__placeholder__"]
+        spec = value["__artifact_value__"]
 
         def outputs_of(producer: str, key: str) -> list[Any]:
             return latest_outputs(store, ir["pipeline"]["name"], producer, run_id).get(key, [])

@@ -45,7 +45,7 @@ def test_a_parameter_reads_an_upstream_value_at_run_time(tmp_path):
     ir = ir_mod.compile_pipeline(pipeline)
     node = ir_mod.node(ir, "UseLimit")
     assert set(node["upstream"]) == {"Pick", "Describe"}  # the producers run first
-    assert node["exec_properties"]["limit"] == {"__placeholder__": {
+    assert node["exec_properties"]["limit"] == {"__artifact_value__": {
         "producer": "Pick", "output_key": "limit", "index": 0, "property": "value", "custom": False,
         "stored_value": True}}
     assert ir_mod.node(ir, "Later")["upstream"] == ["UseLimit"]
