@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from beampipe import io
-from beampipe.serving.codec import BadRequest, NotFound
+from beampipe.serving.codec import BadRequest
 
 log = logging.getLogger("beampipe.serving")
 
@@ -128,7 +128,7 @@ class ModelVersion:
         name = name or self.default_signature()
         sig = self.signature_defs.get(name)
         if sig is None:
-            raise NotFound(f"Serving signature name: \"{name}\" not found in signature def; "
+            raise BadRequest(f"Serving signature name: \"{name}\" not found in signature def; "
                            f"this version has {sorted(self.signature_defs)}")
         return name, sig
 
