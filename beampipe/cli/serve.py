@@ -22,7 +22,8 @@ def register(sub: Any) -> None:
     p.add_argument("--canary-percent", type=float, default=10.0, help="canary share in percent (default 10)")
     p.add_argument("--enable-batching", action="store_true", help="batch concurrent requests (off by default)")
     p.add_argument("--max-batch-size", type=int, default=32, help="rows per batch (default 32)")
-    p.add_argument("--batch-timeout-ms", type=float, default=2.0, help="longest wait for a batch (default 2)")
+    p.add_argument("--batch-timeout-ms", type=float, default=0.0,
+                   help="longest wait for company (default 0: a call starts as soon as a slot is free)")
     p.add_argument("--poll-seconds", type=float, default=1.0, help="how often base paths are polled (default 1)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="request size limit (default 8 MiB)")
     p.add_argument("--access-log", default="-", help="JSON-lines access log: - (stdout, default), a file, or off")

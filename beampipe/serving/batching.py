@@ -19,13 +19,19 @@ Arrays = dict[str, np.ndarray]
 
 
 class Batcher:
+    """At most ``parallel`` model calls at once; requests that arrive while they run wait and
+    go together in the next call. With ``timeout_ms`` 0 (TF Serving's default) a lone request
+    runs at once, so batching costs nothing at low load; a timeout makes calls wait for company."""
+
     def __init__(self, run: Callable[[Arrays], Arrays], executor: Executor, max_batch_size: int,
-                 timeout_ms: float, on_batch: Callable[[int], None] | None = None) -> None:
+                 timeout_ms: float, on_batch: Callable[[int], None] | None = None, parallel: int = 2) -> None:
         self._run, self._executor = run, executor
-        self.max_batch_size, self.timeout = max_batch_size, timeout_ms / 1000.0
+        self.max_batch_size, self.timeout, self.parallel = max_batch_size, timeout_ms / 1000.0, parallel
         self._on_batch = on_batch
         self._pending: list[tuple[Arrays, int, asyncio.Future[Arrays]]] = []
         self._rows = 0
+        self._running = 0
+        self._due = False
         self._timer: asyncio.TimerHandle | None = None
 
     async def submit(self, arrays: Arrays) -> Arrays:
@@ -34,25 +40,46 @@ class Batcher:
         if rows is None or rows >= self.max_batch_size:
             return await loop.run_in_executor(self._executor, self._run, arrays)
         fut: asyncio.Future[Arrays] = loop.create_future()
-        if self._rows + rows > self.max_batch_size:
-            self._flush()
         self._pending.append((arrays, rows, fut))
         self._rows += rows
-        if self._rows >= self.max_batch_size:
-            self._flush()
+        if self.timeout <= 0 or self._rows >= self.max_batch_size:
+            self._due = True
         elif self._timer is None:
-            self._timer = loop.call_later(self.timeout, self._flush)
+            self._timer = loop.call_later(self.timeout, self._expire)
+        self._dispatch()
         return await fut
 
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        batch, self._pending, self._rows = self._pending, [], 0
-        if batch:
+    def _expire(self) -> None:
+        self._timer, self._due = None, True
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start a call if one is due and a slot is free; the next completion retries."""
+        while self._pending and self._due and self._running < self.parallel:
+            batch, rows = [], 0
+            while self._pending and rows + self._pending[0][1] <= self.max_batch_size:
+                item = self._pending.pop(0)
+                batch.append(item)
+                rows += item[1]
+            self._rows -= rows
+            self._running += 1
             asyncio.get_running_loop().create_task(self._execute(batch))
+            if self._timer is not None and not self._pending:
+                self._timer.cancel()
+                self._timer = None
+            self._due = bool(self._pending) and (self.timeout <= 0 or self._rows >= self.max_batch_size
+                                                 or self._timer is None)
 
     async def _execute(self, batch: list[tuple[Arrays, int, asyncio.Future[Arrays]]]) -> None:
+        try:
+            await self._call(batch)
+        finally:
+            self._running -= 1
+            if self._pending and self._timer is None:
+                self._due = True
+            self._dispatch()
+
+    async def _call(self, batch: list[tuple[Arrays, int, asyncio.Future[Arrays]]]) -> None:
         loop = asyncio.get_running_loop()
         if self._on_batch:
             self._on_batch(sum(rows for _, rows, _ in batch))

@@ -31,7 +31,7 @@ class ConfigError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Batching:
     max_batch_size: int = 32
-    batch_timeout_ms: float = 2.0
+    batch_timeout_ms: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
