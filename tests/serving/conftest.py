@@ -106,11 +106,11 @@ class Server:
             self.proc.kill()
 
 
-def start_server(tmp: str, *args: str, ready: Any = None) -> Server:
+def start_server(tmp: str, *args: str, ready: Any = None, env: dict[str, str] | None = None) -> Server:
     """``beampipe serve ARGS`` on a free port; returns once every model has a version AVAILABLE."""
     port = free_port()
     log = os.path.join(tmp, f"access-{port}.jsonl")
-    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    env = {**os.environ, **(env or {}), "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.Popen([sys.executable, "-m", "beampipe", "serve", "--port", str(port), "--poll-seconds", "0.2",
                              "--access-log", log, *args], env=env, stdout=subprocess.DEVNULL,
