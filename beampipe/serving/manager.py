@@ -50,8 +50,9 @@ def bucket(key: str | None) -> float:
     return int.from_bytes(digest, "big") / 2 ** 64 * 100
 
 
-def list_versions(base_path: str) -> list[int]:
-    """Numbered version directories holding a complete SavedModel (Pusher's layout)."""
+def list_versions(base_path: str, known: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """Numbered version directories holding a complete SavedModel (Pusher's layout). A version
+    in ``known`` was complete when first seen: no need to ask the object store again."""
     try:
         names = io.listdir(base_path)
     except (FileNotFoundError, NotADirectoryError):
@@ -59,7 +60,9 @@ def list_versions(base_path: str) -> list[int]:
     found = []
     for name in names:
         name = name.rstrip("/")
-        if name.isdigit() and (io.exists(io.join(base_path, name, "saved_model.pb"))
+        if name.isdigit() and int(name) in known:
+            found.append(int(name))
+        elif name.isdigit() and (io.exists(io.join(base_path, name, "saved_model.pb"))
                                or io.exists(io.join(base_path, name, "saved_model.pbtxt"))):
             found.append(int(name))
     return sorted(found)
@@ -132,7 +135,7 @@ class ServedModel:
 
     def status(self, version: int | None = None) -> list[dict[str, Any]]:
         """TF Serving's ``model_version_status`` list, newest first."""
-        items = sorted(self.versions.values(), key=lambda m: -m.version)
+        items = sorted(list(self.versions.values()), key=lambda m: -m.version)  # the poller adds to it
         if version is not None:
             items = [m for m in items if m.version == version]
             if not items:
@@ -195,7 +198,7 @@ class Manager:
 
     def reconcile(self, model: ServedModel) -> None:
         """One poll: list, load what is wanted and new, swap, unload what is no longer routed."""
-        model.on_disk = list_versions(model.config.base_path)
+        model.on_disk = list_versions(model.config.base_path, set(model.versions))
         for version in model.wanted():
             if self._stop.is_set():
                 return

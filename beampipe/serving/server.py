@@ -217,7 +217,7 @@ async def _run(app: web.Application, model: ServedModel, mv: ModelVersion, signa
 
 async def metrics(request: web.Request) -> web.Response:
     manager = request.app[MANAGER]
-    versions = [(m.name, v.version, v.state) for m in manager.models.values() for v in m.versions.values()]
+    versions = [(m.name, v.version, v.state) for m in manager.models.values() for v in list(m.versions.values())]
     return web.Response(text=manager.metrics.render(versions),
                         content_type="text/plain", charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
