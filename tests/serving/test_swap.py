@@ -94,3 +94,26 @@ def test_swap_under_load_drops_nothing_and_answers_only_from_live_versions(serve
     srv.wait_for(lambda: srv.versions() == {"6": "AVAILABLE", "5": "END", "4": "END", "3": "END", "2": "END",
                                             "1": "END"})
     assert elapsed < 60, f"took {elapsed:.0f}s"
+
+
+def test_warmup_file_is_replayed_and_a_version_failing_warmup_is_never_served(served, penguin_model, tmp_path):
+    """InfraValidator's stamped model (assets.extra/tf_serving_warmup_requests) warms the version;
+    a version whose warmup requests fail is reported like one that does not load."""
+    from beampipe.components.infra_warmup import write_warmup_model
+    from beampipe.serving.codec import to_example
+
+    srv, base = served
+    good, bad = str(tmp_path / "good"), str(tmp_path / "bad")
+    types = {"bill_length_mm": "DT_FLOAT", "bill_depth_mm": "DT_FLOAT", "flipper_length_mm": "DT_INT64",
+             "body_mass_g": "DT_INT64", "island": "DT_STRING", "sex": "DT_STRING", "year": "DT_INT64"}
+    write_warmup_model(penguin_model, good, "penguin", ["serving_default"], ["serve"], [to_example(ROW, types)] * 4)
+    write_warmup_model(penguin_model, bad, "penguin", ["serving_default"], ["serve"], [b"not a tf.Example"])
+    push(bad, base, 7)
+    srv.wait_for(lambda: srv.versions().get("7") == "END")
+    [status] = srv.get("/v1/models/penguin/versions/7").json()["model_version_status"]
+    assert "parse" in status["status"]["error_message"].lower()
+    assert {_version(srv) for _ in range(10)} == {"6"}
+    push(good, base, 8)
+    srv.wait_for(lambda: _version(srv) == "8")
+    with open(srv.access_log.replace("access-", "serve-").replace(".jsonl", ".err")) as f:
+        assert "version 8 loaded and warmed (4 requests)" in f.read()

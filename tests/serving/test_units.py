@@ -123,3 +123,23 @@ def test_cli_errors_are_one_line(args, words):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("beampipe: ") and words in lines[0], out.stderr
+
+
+def test_admin_api_refuses_clients_beyond_this_machine():
+    from unittest import mock
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from beampipe.serving.admin import _local_only
+
+    def request(peer: str):
+        transport = mock.Mock()
+        transport.get_extra_info.side_effect = lambda name, default=None: (peer, 5000) if name == "peername" \
+            else default
+        return make_mocked_request("POST", "/admin/models/m/promote", transport=transport)
+
+    _local_only(request("127.0.0.1"))
+    _local_only(request("::1"))
+    with pytest.raises(web.HTTPForbidden):
+        _local_only(request("10.1.2.3"))
