@@ -73,7 +73,12 @@ class ModelVersion:
 
     def warm_up(self) -> int:
         """Replay ``assets.extra/tf_serving_warmup_requests`` (InfraValidator writes it) or,
-        without it, a request built from the default signature; raises if any fails."""
+        without it, requests built from the default signature; raises if any fails.
+
+        One exception: a built request that the model rejects as invalid input (a 400) is our
+        guess at valid input being wrong (a feature with a fixed vocabulary, image bytes), not the
+        model being broken; it is logged and the version is served. Anything else (a missing
+        asset, an uninitialized table, a crash in the graph) fails the version."""
         path = os.path.join(self.local_path, *WARMUP_FILE)
         count = 0
         if os.path.exists(path):
@@ -86,7 +91,13 @@ class ModelVersion:
         else:
             name = self.default_signature()
             for _ in range(3):
-                self.run(name, self._synthetic_request(name))
+                try:
+                    self.run(name, self._synthetic_request(name))
+                except BadRequest as err:
+                    log.warning("model %s: version %d: the warmup request built from signature '%s' was "
+                                "rejected as invalid input (%s); serving it anyway", self.model_name,
+                                self.version, name, err)
+                    break
                 count += 1
         return count
 
