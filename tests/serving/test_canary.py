@@ -77,3 +77,12 @@ def test_promote_then_roll_back_a_new_canary(served, penguin_model):
     bad = srv.post("/admin/models/penguin/policy", {"canary_percent": 150})
     assert bad.status_code == 400 and "canary_percent" in bad.json()["error"]
     assert srv.post("/admin/models/penguin/rollback").status_code == 400  # nothing to roll back
+
+
+def test_switch_to_a_specific_unloaded_version_reloads_it(served):
+    srv, _ = served
+    r = srv.post("/admin/models/penguin/policy", {"version_policy": "specific", "versions": [1]})
+    assert r.status_code == 200, r.text
+    srv.wait_for(lambda: srv.get("/admin/models/penguin").json()["routing"]["served"] == [1])
+    assert set(_versions(srv, [f"k{i}" for i in range(50)]).values()) == {"1"}
+    srv.wait_for(lambda: srv.versions() == {"3": "END", "2": "END", "1": "AVAILABLE"})
