@@ -78,6 +78,7 @@ class ServedModel:
         self.versions: dict[int, ModelVersion] = {}
         self.routing = Routing()
         self.on_disk: list[int] = []
+        self.warned_empty = False
 
     def wanted(self) -> list[int]:
         """The versions the policy serves, given what is on disk and what failed."""
@@ -199,6 +200,10 @@ class Manager:
     def reconcile(self, model: ServedModel) -> None:
         """One poll: list, load what is wanted and new, swap, unload what is no longer routed."""
         model.on_disk = list_versions(model.config.base_path, set(model.versions))
+        if not model.on_disk and not model.warned_empty:
+            model.warned_empty = True
+            log.warning("model %s: no versions under %s yet (<version>/saved_model.pb); waiting for one",
+                        model.name, model.config.base_path)
         for version in model.wanted():
             if self._stop.is_set():
                 return
