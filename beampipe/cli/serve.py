@@ -12,7 +12,7 @@ LOCAL = ("127.0.0.1", "localhost", "::1")
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve pushed models with TF Serving's REST API (hot swap, canary, batching)")
     p.add_argument("--model-name", help="the model's name in /v1/models/<name>")
-    p.add_argument("--model-base-path", help="a Pusher destination: <DIR>/<version>/saved_model.pb "
+    p.add_argument("--model-base-path", help="a Pusher destination: <DIR>/<version>/ holding a SavedModel "
                    "(local, s3:// or gs://)")
     p.add_argument("--model-config-file", help="YAML or JSON file listing several models (docs/serving.md)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

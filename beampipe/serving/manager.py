@@ -23,6 +23,7 @@ from beampipe.serving.codec import NotFound
 from beampipe.serving.config import ModelConfig, Policy
 from beampipe.serving.metrics import Metrics
 from beampipe.serving.model import ModelVersion
+from beampipe.metadata import layout
 
 log = logging.getLogger("beampipe.serving")
 
@@ -62,8 +63,8 @@ def list_versions(base_path: str, known: set[int] | frozenset[int] = frozenset()
         name = name.rstrip("/")
         if name.isdigit() and int(name) in known:
             found.append(int(name))
-        elif name.isdigit() and (io.exists(io.join(base_path, name, "saved_model.pb"))
-                               or io.exists(io.join(base_path, name, "saved_model.pbtxt"))):
+        elif name.isdigit() and (io.exists(io.join(base_path, name, layout.SAVED_MODEL_FILE))
+                               or io.exists(io.join(base_path, name, layout.SAVED_MODEL_FILE + "txt"))):
             found.append(int(name))
     return sorted(found)
 
@@ -202,8 +203,8 @@ class Manager:
         model.on_disk = list_versions(model.config.base_path, set(model.versions))
         if not model.on_disk and not model.warned_empty:
             model.warned_empty = True
-            log.warning("model %s: no versions under %s yet (<version>/saved_model.pb); waiting for one",
-                        model.name, model.config.base_path)
+            log.warning("model %s: no versions under %s yet (<version>/%s); waiting for one",
+                        model.name, model.config.base_path, layout.SAVED_MODEL_FILE)
         for version in model.wanted():
             if self._stop.is_set():
                 return

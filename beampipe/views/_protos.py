@@ -23,6 +23,7 @@ import struct
 from typing import Any, Iterator
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from beampipe.metadata import layout
 
 
 class ProtoUnavailable(RuntimeError):
@@ -140,5 +141,5 @@ def meta_graphs(saved_model: bytes) -> list[Any]:
         elif wire == 5:
             pos += 4
         else:
-            raise ValueError(f"saved_model.pb: unexpected wire type {wire}")
+            raise ValueError(f"{layout.SAVED_MODEL_FILE}: unexpected wire type {wire}")
     return graphs

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from beampipe.metadata import layout
-from beampipe.metadata.artifacts import (Artifact, ExamplesDiff, HyperParameters, Model, PushedModel,
+from beampipe.metadata.artifacts import (Artifact, ExamplesDiff, HyperParameters, Model, ModelBlessing, PushedModel,
                                          TunerResults, artifact_class)
 from beampipe.views import _protos
 from beampipe.views._common import SORT_SCRIPT, ViewError, listdir, note, read_bytes, render, table
@@ -99,7 +99,9 @@ def render_blessing(artifact: Artifact) -> Markup:
 {% if message %}<p>{{ message }}</p>{% endif %}
 {% if rows %}<h3>Failed thresholds</h3>{{ t }}{% endif %}
 {% for label, value in facts %}<div>{{ label }}: <code>{{ value }}</code></div>{% endfor %}</div>""",
-                  blessed=blessed, word=(blessed_file if blessed else not_file) or ("BLESSED" if blessed else "NOT BLESSED"),
+                  blessed=blessed,
+                  word=(blessed_file if blessed else not_file)
+                  or (ModelBlessing.BLESSED_FILE if blessed else ModelBlessing.NOT_BLESSED_FILE.replace("_", " ")),
                   message=props.get("message", ""), rows=rows, facts=facts,
                   t=table(["metric", "slice", "value", "threshold"], rows))
 
