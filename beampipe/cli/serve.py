@@ -26,6 +26,9 @@ def register(sub: Any) -> None:
                    help="longest wait for company (default 0: a call starts as soon as a slot is free)")
     p.add_argument("--poll-seconds", type=float, default=1.0, help="how often base paths are polled (default 1)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="request size limit (default 8 MiB)")
+    p.add_argument("--saved-model-tags", default="",
+                   help="comma-separated tags of the meta graph to load (TF Serving's --saved_model_tags; "
+                   "default: the one tagged serve)")
     p.add_argument("--access-log", default="-", help="JSON-lines access log: - (stdout, default), a file, or off")
     p.set_defaults(func=serve)
 
@@ -43,7 +46,8 @@ def serve(args: argparse.Namespace) -> int:
                 return fail("serve needs --model-name and --model-base-path (or --model-config-file)")
             configs = [model_from({"name": args.model_name, "base_path": args.model_base_path,
                                    "version_policy": args.version_policy,
-                                   "canary_percent": args.canary_percent}, "command line")]
+                                   "canary_percent": args.canary_percent,
+                                   "tags": args.saved_model_tags}, "command line")]
     except ConfigError as err:
         return fail(str(err))
     if args.max_batch_size < 1 or args.batch_timeout_ms < 0 or args.poll_seconds <= 0:

@@ -11,6 +11,7 @@ One model from the command line, several from ``--model-config-file`` (YAML or J
         versions: [1700000000]                  # specific: the versions to serve
         labels: {stable: 1700000000}            # /labels/{l} (canary adds stable and canary)
         batching: {max_batch_size: 32, batch_timeout_ms: 2}   # off unless given
+        tags: [serve]                           # the meta graph to load (default: the one tagged serve)
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class ModelConfig:
     policy: Policy = Policy()
     labels: tuple[tuple[str, int], ...] = ()
     batching: Batching | None = None
+    tags: tuple[str, ...] = ()  # the meta graph's tags (TF Serving's --saved_model_tags); empty: 'serve'
 
 
 def _int(value: Any, where: str) -> int:
@@ -89,7 +91,7 @@ def model_from(data: Any, where: str) -> ModelConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: each model must be a mapping with name and base_path")
     unknown = set(data) - {"name", "base_path", "version_policy", "versions", "canary_percent", "stable",
-                           "labels", "batching"}
+                           "labels", "batching", "tags"}
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     name, base = data.get("name"), data.get("base_path")
@@ -107,8 +109,13 @@ def model_from(data: Any, where: str) -> ModelConfig:
         batching = Batching(**batching)
         if batching.max_batch_size < 1 or batching.batch_timeout_ms < 0:
             raise ConfigError(f"{where}: batching needs max_batch_size >= 1 and batch_timeout_ms >= 0")
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t for t in tags.split(",") if t]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise ConfigError(f"{where}: 'tags' must be a list of meta graph tags (or 'serve,gpu')")
     return ModelConfig(
-        name=name, base_path=base if "://" in base else os.path.abspath(base),
+        name=name, tags=tuple(tags), base_path=base if "://" in base else os.path.abspath(base),
         policy=policy_from(data, f"{where}: model '{name}'"),
         labels=tuple((str(k), _int(v, f"{where}: labels")) for k, v in labels.items()),
         batching=batching)

@@ -1,4 +1,4 @@
-"""InfraValidator loads the model in its own process and sends it real examples."""
+"""InfraValidator starts `beampipe serve` on the candidate and sends it real examples over REST."""
 from __future__ import annotations
 
 import os
@@ -30,6 +30,18 @@ def test_blesses_a_good_model(tmp_path_factory, tmp_path):
     assert out.custom_properties["blessed"] == 1
     assert out.custom_properties["num_requests"] == 4
     assert 0 < out.custom_properties["load_seconds"] < 120
+    message = out.custom_properties["message"]
+    assert "beampipe serve loaded it" in message and "answered 4 request(s) on serving_default" in message
+
+
+def test_does_not_bless_a_model_whose_signature_the_server_lacks(tmp_path_factory, tmp_path):
+    from beampipe.proto import TensorFlowServingRequestSpec
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    out = run_validator(tmp_path, model, examples, request_spec=RequestSpec(
+        tensorflow_serving=TensorFlowServingRequestSpec(signature_names=["serving_default", "nope"])),
+        validation_spec=ValidationSpec(max_loading_time_seconds=120, num_tries=2))
+    assert out.custom_properties["blessed"] == 0
+    assert "no signature 'nope'" in out.custom_properties["message"]
 
 
 def test_does_not_bless_a_directory_that_is_not_a_model(tmp_path_factory, tmp_path):
@@ -43,7 +55,8 @@ def test_does_not_bless_a_directory_that_is_not_a_model(tmp_path_factory, tmp_pa
     assert os.path.exists(out.marker(False))
     assert not os.path.exists(out.marker(True))
     assert out.custom_properties["blessed"] == 0
-    assert "did not load" in out.custom_properties["message"]
+    assert "did not load in beampipe serve" in out.custom_properties["message"]
+    assert "saved_model.pb" in out.custom_properties["message"] or "parse" in out.custom_properties["message"].lower()
     assert out.custom_properties["num_tries"] == 1  # a model that cannot load is not retried
 
 
