@@ -143,3 +143,37 @@ def test_admin_api_refuses_clients_beyond_this_machine():
     _local_only(request("::1"))
     with pytest.raises(web.HTTPForbidden):
         _local_only(request("10.1.2.3"))
+
+
+def test_request_log_spans_files_and_rows(tmp_path):
+    """Rows go into span-<N>/requests-*.tfrecord.gz, a new span every span_records rows, after the
+    highest span already there; no temporary file is left visible."""
+    import gzip
+
+    import numpy as np
+    import tensorflow as tf
+
+    from beampipe.serving.request_log import RequestLog, RequestLogConfig
+
+    os.makedirs(tmp_path / "span-7")
+    log = RequestLog(RequestLogConfig(dir=str(tmp_path), span_records=3, flush_records=2, flush_seconds=0.2))
+    ex = tf.train.Example()
+    ex.features.feature["island"].bytes_list.value.append(b"Dream")
+    for _ in range(2):
+        log.add(4, {"examples": np.array([ex.SerializeToString()] * 2, dtype=object)},
+                {"probabilities": np.array([[0.5, 0.5], [0.1, 0.9]], dtype=np.float32)})
+    log.add(4, {"x": np.array([[1.5], [2.5]], dtype=np.float32)}, {"y": np.array([1, 2])})
+    log.close()
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert all(f.startswith(("span-8/requests-", "span-9/requests-")) and f.endswith(".tfrecord.gz")
+               for f in files), files
+    rows = [tf.train.Example.FromString(r.numpy()) for f in files
+            for r in tf.data.TFRecordDataset(str(tmp_path / f), compression_type="GZIP")]
+    assert len(rows) == 6 and log.written == 6
+    assert sum(1 for f in files if f.startswith("span-8/") for _ in
+               tf.data.TFRecordDataset(str(tmp_path / f), compression_type="GZIP")) == 3
+    first, last = rows[0].features.feature, rows[-1].features.feature
+    assert first["island"].bytes_list.value == [b"Dream"] and first["model_version"].int64_list.value == [4]
+    assert list(first["prediction_probabilities"].float_list.value) == [0.5, 0.5]
+    assert list(last["x"].float_list.value) == [2.5] and list(last["prediction_y"].int64_list.value) == [2]
+    assert gzip.open(tmp_path / files[0]).read(1)  # really gzip
