@@ -177,3 +177,8 @@ def test_request_log_spans_files_and_rows(tmp_path):
     assert list(first["prediction_probabilities"].float_list.value) == [0.5, 0.5]
     assert list(last["x"].float_list.value) == [2.5] and list(last["prediction_y"].int64_list.value) == [2]
     assert gzip.open(tmp_path / files[0]).read(1)  # really gzip
+
+    sampled = RequestLog(RequestLogConfig(dir=str(tmp_path / "sampled"), sample=0.1), seed=1)
+    share = sum(sampled.sampled() for _ in range(5000)) / 5000
+    sampled.close()
+    assert 0.08 < share < 0.12 and not os.listdir(tmp_path / "sampled")  # nothing logged: no span dir
