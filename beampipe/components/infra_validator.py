@@ -188,9 +188,10 @@ def validate(model_path: str, records: list[bytes], signatures: list[str],
             if warmup_dir and records:
                 from beampipe.components.infra_warmup import write_warmup_model
                 write_warmup_model(local, warmup_dir, model_name, signatures, tags or ["serve"], records)
+            on = ", ".join(f"{k} ({v})" for k, v in answered.items()) or "no signature"
             return {"ok": True, "load_seconds": load_seconds, "answers": answered,
                     "message": f"beampipe serve loaded it in {load_seconds:.1f}s and answered {len(records)} "
-                               f"request(s) on {', '.join(f'{k} ({v})' for k, v in answered.items()) or 'no signature'}"}
+                               f"request(s) on {on}"}
     finally:
         if proc is not None:
             _stop(proc)

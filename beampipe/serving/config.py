@@ -119,7 +119,9 @@ def model_from(data: Any, where: str) -> ModelConfig:
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         raise ConfigError(f"{where}: 'tags' must be a list of meta graph tags (or 'serve,gpu')")
     return ModelConfig(
-        name=name, tags=tuple(tags), request_log=request_log_from(data.get("request_log"), f"{where}: model '{name}'"), base_path=base if "://" in base else os.path.abspath(base),
+        name=name, tags=tuple(tags),
+        request_log=request_log_from(data.get("request_log"), f"{where}: model '{name}'"),
+        base_path=base if "://" in base else os.path.abspath(base),
         policy=policy_from(data, f"{where}: model '{name}'"),
         labels=tuple((str(k), _int(v, f"{where}: labels")) for k, v in labels.items()),
         batching=batching)

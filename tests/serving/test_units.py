@@ -61,16 +61,23 @@ def test_config_file_and_its_errors(tmp_path):
     good = tmp_path / "models.yaml"
     good.write_text("models:\n  - name: a\n    base_path: /m/a\n    version_policy: canary\n    canary_percent: 5\n"
                     "  - name: b\n    base_path: s3://bucket/b\n    version_policy: specific\n    versions: [3]\n"
-                    "    batching: {max_batch_size: 8, batch_timeout_ms: 1}\n")
+                    "    batching: {max_batch_size: 8, batch_timeout_ms: 1}\n"
+                    f"    tags: [serve, gpu]\n    request_log: {{dir: {tmp_path}/log, sample: 0.1}}\n")
     a, b = load_config_file(str(good))
     assert (a.policy.kind, a.policy.canary_percent, b.policy.versions, b.batching.max_batch_size) == \
         ("canary", 5.0, (3,), 8)
+    assert (a.tags, a.request_log, b.tags) == ((), None, ("serve", "gpu"))
+    assert (b.request_log.dir, b.request_log.sample, b.request_log.span_records) == (f"{tmp_path}/log", 0.1, 10000)
     for text, words in [("models: []", "non-empty"), ("models:\n  - name: a\n", "base_path"),
                         ("models:\n  - {name: a, base_path: /x, version_policy: newest}", "newest"),
                         ("models:\n  - {name: a, base_path: /x, version_policy: specific}", "versions"),
                         ("models:\n  - {name: a/b, base_path: /x}", "name"),
                         ("models:\n  - {name: a, base_path: /x, colour: red}", "colour"),
-                        ("models: [", "not valid YAML")]:
+                        ("models: [", "not valid YAML"),
+                        ("models:\n  - {name: a, base_path: /x, request_log: {sample: 0.1}}", "needs 'dir'"),
+                        ("models:\n  - {name: a, base_path: /x, request_log: {dir: /l, sample: 2}}", "sample <= 1"),
+                        ("models:\n  - {name: a, base_path: /x, request_log: {dir: 's3://b/l'}}", "local"),
+                        ("models:\n  - {name: a, base_path: /x, tags: 3}", "tags")]:
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(ConfigError, match=words):
@@ -115,6 +122,9 @@ def test_batcher_merges_concurrent_requests_and_isolates_a_bad_one():
     (["--model-name", "a", "--model-base-path", "/x", "--model-config-file", "c.yaml"], "not both"),
     (["--model-config-file", "/nonexistent.yaml"], "cannot read"),
     (["--model-name", "a b", "--model-base-path", "/x"], "'name'"),
+    (["--model-config-file", "c.yaml", "--request-log-dir", "/l"], "request_log"),
+    (["--model-name", "a", "--model-base-path", "/x", "--request-log-dir", "/l", "--request-log-sample", "0"],
+     "sample <= 1"),
 ])
 def test_cli_errors_are_one_line(args, words):
     env = {**os.environ, "PYTHONPATH": REPO}
