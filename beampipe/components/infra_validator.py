@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -173,7 +174,7 @@ def validate(model_path: str, records: list[bytes], signatures: list[str],
                      "--access-log", "off", "--saved-model-tags", ",".join(tags or [])],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file, env=env,
                     start_new_session=True)  # its own process group, killed as a whole
-            url = f"http://127.0.0.1:{port}/v1/models/{model_name}"
+            url = f"http://127.0.0.1:{port}/v1/models/{urllib.parse.quote(model_name, safe='')}"
             started = time.monotonic()
             outcome = _wait_available(proc, url, max_loading_seconds, err_path)
             if outcome is not None:

@@ -107,3 +107,33 @@ def test_tag_set_signatures_and_warmup_model(tmp_path_factory, tmp_path):
         tensorflow_serving=TensorFlowServingRequestSpec(tag_set=["serve", "gpu"])))
     assert wrong_tags.custom_properties["blessed"] == 0
     assert "did not load" in wrong_tags.custom_properties["message"]
+
+
+def test_server_that_dies_or_is_too_slow_is_retried_then_not_blessed(tmp_path_factory, tmp_path, monkeypatch):
+    """A server that exits (here: a model name it refuses) and one that does not load the model
+    within max_loading_time_seconds get num_tries tries, then no blessing with the reason; no
+    server process outlives the validation."""
+    import tempfile
+
+    from beampipe.proto import ServingSpec
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    died = run_validator(tmp_path / "died", model, examples, serving_spec=ServingSpec(model_name="no spaces, please"),
+                         validation_spec=ValidationSpec(max_loading_time_seconds=60, num_tries=2))
+    props = died.custom_properties
+    assert props["blessed"] == 0 and props["num_tries"] == 2, props
+    assert "beampipe serve exited 2" in props["message"] and "'name'" in props["message"], props
+    slow = run_validator(tmp_path / "slow", model, examples,
+                         validation_spec=ValidationSpec(max_loading_time_seconds=1, num_tries=1))
+    assert slow.custom_properties["blessed"] == 0
+    assert "AVAILABLE within 1s" in slow.custom_properties["message"], slow.custom_properties
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if str(tmp_path).encode() in f.read():
+                    left.append(pid)
+        except OSError:
+            pass
+    assert not left, f"server processes left running: {left}"
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("beampipe-infra-")]  # temp base paths removed
