@@ -58,7 +58,8 @@ class RequestLog:
         self.config = config
         self._random = random.Random(seed)
         self._queue: queue.Queue = queue.Queue(maxsize=10000)
-        self.dropped = 0
+        self.dropped = 0  # the queue was full
+        self.failed = 0   # a request that could not be converted, or a file that could not be written
         self.written = 0
         os.makedirs(config.dir, exist_ok=True)
         spans = [int(m.group(1)) for n in os.listdir(config.dir) if (m := SPAN_DIR.match(n))]
@@ -80,6 +81,13 @@ class RequestLog:
         except queue.Full:
             self.dropped += 1
 
+    def metrics(self, model: str) -> list[str]:
+        """Prometheus lines: rows written, dropped and failed, and the current span."""
+        name = "beampipe_serving_request_log_rows_total"
+        return [f'{name}{{model="{model}",outcome="{outcome}"}} {count}'
+                for outcome, count in (("written", self.written), ("dropped", self.dropped), ("failed", self.failed))
+                ] + [f'beampipe_serving_request_log_span{{model="{model}"}} {self.span}']
+
     def close(self) -> None:
         """Write what is buffered and stop the writer thread."""
         self._stop.set()
@@ -99,6 +107,7 @@ class RequestLog:
                 try:
                     rows.extend(_rows(*item))
                 except Exception as err:  # noqa: BLE001 - a row we cannot convert is skipped, logged
+                    self.failed += 1
                     log.warning("request log: a request could not be logged: %s: %s", type(err).__name__, err)
             due = (len(rows) >= self.config.flush_records or
                    (rows and time.monotonic() - last >= self.config.flush_seconds))
@@ -125,6 +134,7 @@ class RequestLog:
             os.replace(tmp, os.path.join(span_dir, name))
         except Exception as err:  # noqa: BLE001 - logging must not take serving down
             log.error("request log: writing %s failed, %d row(s) lost: %s", tmp, len(batch), err)
+            self.failed += len(batch)
             try:
                 os.remove(tmp)
             except OSError:

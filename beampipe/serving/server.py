@@ -229,7 +229,17 @@ async def _run(app: web.Application, model: ServedModel, mv: ModelVersion, signa
 async def metrics(request: web.Request) -> web.Response:
     manager = request.app[MANAGER]
     versions = [(m.name, v.version, v.state) for m in manager.models.values() for v in list(m.versions.values())]
-    return web.Response(text=manager.metrics.render(versions),
+    text = manager.metrics.render(versions)
+    logs = sorted(request.app[STATE]["request_logs"].items())
+    if logs:
+        lines = ["# HELP beampipe_serving_request_log_rows_total Rows of sampled requests by outcome.",
+                 "# TYPE beampipe_serving_request_log_rows_total counter"]
+        lines += [line for name, log in logs for line in log.metrics(name)[:3]]
+        lines += ["# HELP beampipe_serving_request_log_span The span rows are written into now.",
+                  "# TYPE beampipe_serving_request_log_span gauge"]
+        lines += [log.metrics(name)[3] for name, log in logs]
+        text += "\n".join(lines) + "\n"
+    return web.Response(text=text,
                         content_type="text/plain", charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
 

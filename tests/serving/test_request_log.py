@@ -39,6 +39,9 @@ def test_request_log_feeds_the_skew_pipeline(penguin_model, tmp_path):
         for i in range(0, len(rows), 16):
             r = server.post("/v1/models/penguin:predict", {"instances": rows[i:i + 16]})
             assert r.status_code == 200, r.text
+        text = server.get("/metrics").text
+        assert 'beampipe_serving_request_log_span{model="penguin"} 1' in text
+        assert 'beampipe_serving_request_log_rows_total{model="penguin",outcome="dropped"} 0' in text
     finally:
         server.stop()  # SIGTERM: the buffered rows are written
     files = sorted(glob.glob(str(log_dir / "span-*" / "*")) + glob.glob(str(log_dir / "span-*" / ".*")))
