@@ -26,6 +26,15 @@ def register(sub: Any) -> None:
                    help="longest wait for company (default 0: a call starts as soon as a slot is free)")
     p.add_argument("--poll-seconds", type=float, default=1.0, help="how often base paths are polled (default 1)")
     p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="request size limit (default 8 MiB)")
+    p.add_argument("--saved-model-tags", default="",
+                   help="comma-separated tags of the meta graph to load (TF Serving's --saved_model_tags; "
+                   "default: the one tagged serve)")
+    p.add_argument("--request-log-dir", help="log sampled requests and predictions as tf.Examples in "
+                   "DIR/span-<N>/requests-*.tfrecord.gz, which ImportExampleGen reads (docs/serving.md)")
+    p.add_argument("--request-log-sample", type=float, default=1.0,
+                   help="fraction of requests logged (default 1.0; e.g. 0.1)")
+    p.add_argument("--request-log-span-records", type=int, default=10000,
+                   help="rows per span before the next span starts (default 10000)")
     p.add_argument("--access-log", default="-", help="JSON-lines access log: - (stdout, default), a file, or off")
     p.set_defaults(func=serve)
 
@@ -35,6 +44,9 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         if args.model_config_file:
+            if args.request_log_dir:
+                return fail("--request-log-dir goes with --model-name; in a config file, give each model "
+                            "a 'request_log: {dir: ..., sample: ...}'")
             if args.model_name or args.model_base_path:
                 return fail("give either --model-config-file or --model-name with --model-base-path, not both")
             configs = load_config_file(args.model_config_file)
@@ -43,7 +55,11 @@ def serve(args: argparse.Namespace) -> int:
                 return fail("serve needs --model-name and --model-base-path (or --model-config-file)")
             configs = [model_from({"name": args.model_name, "base_path": args.model_base_path,
                                    "version_policy": args.version_policy,
-                                   "canary_percent": args.canary_percent}, "command line")]
+                                   "canary_percent": args.canary_percent,
+                                   "tags": args.saved_model_tags,
+                                   "request_log": {"dir": args.request_log_dir, "sample": args.request_log_sample,
+                                                   "span_records": args.request_log_span_records}
+                                   if args.request_log_dir else None}, "command line")]
     except ConfigError as err:
         return fail(str(err))
     if args.max_batch_size < 1 or args.batch_timeout_ms < 0 or args.poll_seconds <= 0:

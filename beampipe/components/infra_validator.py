@@ -1,17 +1,23 @@
-"""InfraValidator: can the model be loaded and served, in a process of its own, in time?
+"""InfraValidator: does the real server load the model, in time, and answer for it?
 
-The model is loaded by a fresh Python process (same interpreter, ``python -m
-beampipe.components.infra_validator``) so a model that crashes or hangs TensorFlow cannot
-take the pipeline with it, and the load is timed from a cold start as a server would see it.
-Sample requests are real examples of the chosen split; the worker calls each signature and
-checks every request gets an answer. Any failure is a verdict (not blessed), not an
-error. Only this loader is built in: ``serving_spec.tensorflow_serving`` (TFX's serving
-binary) is accepted and recorded (image, tags), but no TF Serving binary is started, and a
-``serving_platform`` (``local_docker``, ``kubernetes``) is refused when the component is built,
-saying why: beampipe starts no containers or Pods (``unsupported_platform``).
-``request_spec.tensorflow_serving.tag_set`` picks the meta graph, ``make_warmup`` writes the
-requests as TF Serving warmup records into a copy of the model under the blessing
-(``stamped_model/``, custom property ``has_model`` = 1), as TFX does.
+As TFX's InfraValidator starts TF Serving, this starts ``beampipe serve`` on the candidate (a
+subprocess ``python -m beampipe serve --model-name NAME --model-base-path <tmp dir holding the
+candidate as version 1>`` on a free 127.0.0.1 port, in its own process group; a subprocess,
+because components sit below ``beampipe.serving`` in the import layers), waits until its status
+endpoint says AVAILABLE (``validation_spec.max_loading_time_seconds`` per try, ``num_tries``
+tries when the server dies or is too slow; a model that fails to load is not retried), then
+sends real requests built from ``request_spec.num_examples`` examples of the chosen split over
+the REST API, to each of ``request_spec.tensorflow_serving.signature_names`` as its method asks
+(predict: serialized tf.Examples as ``{"b64"}`` instances; classify/regress: the examples as
+feature objects). Only a model the server loads and answers every request for is blessed; the
+reason is recorded either way (custom property ``message``). The server is always stopped.
+``serving_spec.model_name`` names the model in the server, ``request_spec.tensorflow_serving.
+tag_set`` picks the meta graph (``--saved-model-tags``), ``serving_spec.tensorflow_serving``
+(TF Serving's image and tags) is recorded; a ``serving_platform`` (``local_docker``,
+``kubernetes``) is refused when the component is built, saying why: beampipe starts no
+containers or Pods. ``make_warmup`` writes the requests as TF Serving warmup records into a
+copy of the model under the blessing (``stamped_model/``, custom property ``has_model`` = 1),
+as TFX does.
 """
 from __future__ import annotations
 
@@ -19,14 +25,22 @@ import base64
 import gzip
 import json
 import os
+import shutil
+import signal
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param, WiringError
 from beampipe.components.evaluator import serving_model_path
+from beampipe import io
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Examples, InfraBlessing, Model
 from beampipe.proto.serving import RequestSpec, ServingSpec, ValidationSpec, from_dict
@@ -90,7 +104,7 @@ class InfraValidator(BaseComponent):
             binary = serving.tensorflow_serving
             blessing.custom_properties["serving_tags"] = ",".join(binary.tags)
             blessing.custom_properties["serving_image"] = binary.image_name or "tensorflow/serving"
-            blessing.custom_properties["serving_validated_with"] = "beampipe SavedModel loader"
+            blessing.custom_properties["serving_validated_with"] = "beampipe serve"
 
 
 STAMPED_MODEL_DIR = "stamped_model"  # TFX's path_constants.STAMPED_MODEL_DIR
@@ -111,10 +125,9 @@ def unsupported_platform(serving: ServingSpec | None) -> str:
     where = {"local_docker": "a TF Serving container on this machine's Docker daemon",
              "kubernetes": "a TF Serving Pod in the Kubernetes cluster"}[platform]
     return (f"serving_spec.{platform} asks for {where}; beampipe starts no containers or Pods "
-            "(it validates by loading the SavedModel in a separate Python process with the "
-            "pipeline's own TensorFlow, then sending it the requests). Leave the platform unset "
-            "- ServingSpec(tensorflow_serving=TensorFlowServing(tags=[...])) - to validate that "
-            "way; a TF Serving-compatible server is planned as `beampipe serve`.")
+            "(it validates by starting `beampipe serve`, its TF Serving-compatible server, on this "
+            "machine and sending it the requests). Leave the platform unset - "
+            "ServingSpec(tensorflow_serving=TensorFlowServing(tags=[...])) - to validate that way.")
 
 
 def read_records(split_dir: str, limit: int) -> list[bytes]:
@@ -140,74 +153,160 @@ def read_records(split_dir: str, limit: int) -> list[bytes]:
 def validate(model_path: str, records: list[bytes], signatures: list[str],
              max_loading_seconds: float, tags: list[str] | None = None, warmup_dir: str = "",
              model_name: str = DEFAULT_MODEL_NAME) -> dict[str, Any]:
-    """Run the worker process; its verdict, or why it gave none."""
-    payload = {"model_path": model_path, "signatures": signatures, "tags": tags or ["serve"],
-               "warmup_dir": warmup_dir, "model_name": model_name,
-               "records": [base64.b64encode(r).decode() for r in records]}
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": os.environ.get("TF_USE_LEGACY_KERAS", "1"),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    started = time.time()
+    """Start ``beampipe serve`` on the candidate, wait for AVAILABLE, send the requests over
+    the REST API; the verdict, with the reason. The server is always stopped."""
+    base = tempfile.mkdtemp(prefix="beampipe-infra-")
+    err_path = os.path.join(base, "serve.err")
+    proc: subprocess.Popen | None = None
     try:
-        proc = subprocess.run([sys.executable, "-m", "beampipe.components.infra_validator"],
-                              input=json.dumps(payload), capture_output=True, text=True, env=env,
-                              timeout=max_loading_seconds + 60)
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "message": f"no answer within {max_loading_seconds + 60:.0f}s"}
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return {"ok": False, "message": f"worker exited {proc.returncode}: " + " | ".join(tail)}
-    result = json.loads(lines[-1])
-    if result["ok"] and result["load_seconds"] > max_loading_seconds:
-        result.update(ok=False, message=f"model loaded in {result['load_seconds']:.1f}s, over the "
-                                        f"limit of {max_loading_seconds:.0f}s")
-    result["total_seconds"] = time.time() - started
-    return result
+        with io.localize(model_path) as local:
+            try:
+                os.symlink(os.path.abspath(local), os.path.join(base, "1"))  # the candidate as version 1
+            except OSError:
+                shutil.copytree(local, os.path.join(base, "1"))
+            port = _free_port()
+            env = {**os.environ, "TF_USE_LEGACY_KERAS": os.environ.get("TF_USE_LEGACY_KERAS", "1"),
+                   "TF_CPP_MIN_LOG_LEVEL": "2"}
+            with open(err_path, "w") as err_file:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "beampipe", "serve", "--model-name", model_name, "--model-base-path",
+                     base, "--host", "127.0.0.1", "--port", str(port), "--poll-seconds", "0.2",
+                     "--access-log", "off", "--saved-model-tags", ",".join(tags or [])],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file, env=env,
+                    start_new_session=True)  # its own process group, killed as a whole
+            url = f"http://127.0.0.1:{port}/v1/models/{urllib.parse.quote(model_name, safe='')}"
+            started = time.monotonic()
+            outcome = _wait_available(proc, url, max_loading_seconds, err_path)
+            if outcome is not None:
+                return outcome
+            load_seconds = time.monotonic() - started
+            answered = {}
+            for name in signatures:
+                answer = _send(url, name, records)
+                if isinstance(answer, str):
+                    return {"ok": False, "retry": False, "load_seconds": load_seconds, "message": answer}
+                answered[name] = answer
+            if warmup_dir and records:
+                from beampipe.components.infra_warmup import write_warmup_model
+                write_warmup_model(local, warmup_dir, model_name, signatures, tags or ["serve"], records)
+            on = ", ".join(f"{k} ({v})" for k, v in answered.items()) or "no signature"
+            return {"ok": True, "load_seconds": load_seconds, "answers": answered,
+                    "message": f"beampipe serve loaded it in {load_seconds:.1f}s and answered {len(records)} "
+                               f"request(s) on {on}"}
+    finally:
+        if proc is not None:
+            _stop(proc)
+        shutil.rmtree(base, ignore_errors=True)
 
 
-def _worker() -> None:
-    """In the child: load the model, answer the requests, print one JSON line."""
-    payload = json.load(sys.stdin)
-    started = time.time()
-    try:
-        import tensorflow as tf
-        model = tf.saved_model.load(payload["model_path"], tags=payload.get("tags") or ["serve"])
-    except Exception as err:  # noqa: BLE001 - the verdict is "not loadable", with the reason
-        print(json.dumps({"ok": False, "retry": False,
-                          "message": f"model did not load: {type(err).__name__}: {err}"[:1500]}))
-        return
-    load_seconds = time.time() - started
-    records = [base64.b64decode(r) for r in payload["records"]]
-    answered: dict[str, Any] = {}
-    for name in payload["signatures"]:
-        if name not in model.signatures:
-            print(json.dumps({"ok": False, "retry": False, "load_seconds": load_seconds,
-                              "message": f"no signature {name!r}; it has {sorted(model.signatures)}"}))
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        if proc.poll() is not None:
             return
-        if not records:
-            continue
-        fn = model.signatures[name]
-        [(alias, _)] = fn.structured_input_signature[1].items()
         try:
-            outputs = fn(**{alias: tf.constant(records)})
-        except Exception as err:  # noqa: BLE001
-            print(json.dumps({"ok": False, "retry": False, "load_seconds": load_seconds,
-                              "message": f"{name} failed on a request: {type(err).__name__}: {err}"[:1500]}))
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
             return
-        shapes = {k: list(v.shape) for k, v in outputs.items()}
-        if any(not s or s[0] != len(records) for s in shapes.values()):
-            print(json.dumps({"ok": False, "retry": False, "load_seconds": load_seconds,
-                              "message": f"{name} answered {shapes} for {len(records)} requests"}))
-            return
-        answered[name] = shapes
-    if payload.get("warmup_dir"):
-        from beampipe.components.infra_warmup import write_warmup_model
-        write_warmup_model(payload["model_path"], payload["warmup_dir"], payload["model_name"],
-                           payload["signatures"], payload.get("tags") or ["serve"], records)
-    print(json.dumps({"ok": True, "load_seconds": load_seconds, "answers": answered,
-                      "message": f"loaded in {load_seconds:.1f}s; answered {len(records)} "
-                                 f"request(s) on {sorted(answered) or 'no signature'}"}))
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
 
 
-if __name__ == "__main__":
-    _worker()
+def _tail(path: str, lines: int = 3) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(f.read().strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _http(url: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as err:
+        try:
+            return err.code, json.loads(err.read() or b"null")
+        except ValueError:
+            return err.code, None
+
+
+def _wait_available(proc: subprocess.Popen, url: str, max_loading_seconds: float,
+                    err_path: str) -> dict[str, Any] | None:
+    """None once the version is AVAILABLE; else the verdict (load failed, server died, too slow)."""
+    deadline = time.monotonic() + max_loading_seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return {"ok": False, "retry": True,
+                    "message": f"beampipe serve exited {proc.returncode}: {_tail(err_path)}"[:1500]}
+        try:
+            code, body = _http(url, timeout=5)
+        except (OSError, ValueError):
+            code, body = 0, None  # not listening yet
+        for status in (body or {}).get("model_version_status", []) if code == 200 else []:
+            if status.get("state") == "AVAILABLE":
+                return None
+            if status.get("state") == "END":
+                error = (status.get("status") or {}).get("error_message", "")
+                return {"ok": False, "retry": False, "message": f"model did not load in beampipe serve: {error}"[:1500]}
+        time.sleep(0.2)
+    return {"ok": False, "retry": True,
+            "message": f"beampipe serve did not make the model AVAILABLE within {max_loading_seconds:.0f}s "
+                       "(validation_spec.max_loading_time_seconds)"}
+
+
+def _send(url: str, name: str, records: list[bytes]) -> str | int:
+    """Send the examples to signature ``name`` as its method asks; the number of answers, or why not."""
+    code, meta = _http(url + "/metadata")
+    sigs = ((meta or {}).get("metadata", {}).get("signature_def", {}).get("signature_def", {})
+            if code == 200 else {})
+    if name not in sigs:
+        return f"no signature {name!r}; the server serves {sorted(sigs)}"
+    if not records:
+        return 0
+    method = sigs[name].get("method_name", "")
+    if method.endswith("/classify") or method.endswith("/regress"):
+        verb, body = method.rsplit("/", 1)[1], {"signature_name": name, "examples": _feature_dicts(records)}
+    else:
+        inputs = sigs[name].get("inputs", {})
+        if len(inputs) != 1 or next(iter(inputs.values())).get("dtype") != "DT_STRING":
+            return (f"{name} takes {sorted(inputs)}, not serialized tf.Examples: requests cannot be built from "
+                    "examples")
+        verb, body = "predict", {"signature_name": name,
+                                 "instances": [{"b64": base64.b64encode(r).decode()} for r in records]}
+    code, reply = _http(f"{url}:{verb}", body)
+    if code != 200:
+        return f"{name} ({verb}) failed on a request: HTTP {code}: {(reply or {}).get('error', reply)}"[:1500]
+    answers = (reply or {}).get("predictions" if verb == "predict" else "results") or []
+    if len(answers) != len(records):
+        return f"{name} ({verb}) answered {len(answers)} result(s) for {len(records)} request(s)"
+    return len(answers)
+
+
+def _feature_dicts(records: list[bytes]) -> list[dict[str, Any]]:
+    """Serialized tf.Examples as the feature objects TF Serving's classify/regress JSON takes."""
+    from tensorflow.core.example import example_pb2
+
+    out = []
+    for record in records:
+        feats = {}
+        for key, feature in example_pb2.Example.FromString(record).features.feature.items():
+            kind = feature.WhichOneof("kind")
+            if kind == "bytes_list":
+                feats[key] = [{"b64": base64.b64encode(v).decode()} for v in feature.bytes_list.value]
+            elif kind is not None:
+                feats[key] = list(getattr(feature, kind).value)
+        out.append(feats)
+    return out
+
+

@@ -1,9 +1,10 @@
 """InfraValidator's config: TFX's infra_validator.proto with its fields and oneofs.
 
 ``ServingSpec`` has two oneofs, as in TFX: ``serving_binary`` (``tensorflow_serving``) and
-``serving_platform`` (``local_docker`` or ``kubernetes``). beampipe validates with its own
-loader (the SavedModel in a separate Python process); it starts no containers, so the
-platforms are accepted here and refused, with the reason, by the component.
+``serving_platform`` (``local_docker`` or ``kubernetes``). beampipe validates on its own
+TF Serving-compatible server (``beampipe serve``, started as a subprocess on this machine); it
+starts no containers, so the platforms are accepted here and refused, with the reason, by the
+component.
 """
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ One model from the command line, several from ``--model-config-file`` (YAML or J
         versions: [1700000000]                  # specific: the versions to serve
         labels: {stable: 1700000000}            # /labels/{l} (canary adds stable and canary)
         batching: {max_batch_size: 32, batch_timeout_ms: 2}   # off unless given
+        tags: [serve]                           # the meta graph to load (default: the one tagged serve)
+        request_log: {dir: /srv/log/penguin, sample: 0.1, span_records: 10000}   # off unless given
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import json
 import os
 import re
 from typing import Any
+
+from beampipe.serving.request_log import RequestLogConfig
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 POLICIES = ("latest", "specific", "canary")
@@ -60,6 +64,8 @@ class ModelConfig:
     policy: Policy = Policy()
     labels: tuple[tuple[str, int], ...] = ()
     batching: Batching | None = None
+    tags: tuple[str, ...] = ()  # the meta graph's tags (TF Serving's --saved_model_tags); empty: 'serve'
+    request_log: RequestLogConfig | None = None  # sampled requests as tf.Examples (request_log.py)
 
 
 def _int(value: Any, where: str) -> int:
@@ -89,7 +95,7 @@ def model_from(data: Any, where: str) -> ModelConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: each model must be a mapping with name and base_path")
     unknown = set(data) - {"name", "base_path", "version_policy", "versions", "canary_percent", "stable",
-                           "labels", "batching"}
+                           "labels", "batching", "tags", "request_log"}
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     name, base = data.get("name"), data.get("base_path")
@@ -107,11 +113,40 @@ def model_from(data: Any, where: str) -> ModelConfig:
         batching = Batching(**batching)
         if batching.max_batch_size < 1 or batching.batch_timeout_ms < 0:
             raise ConfigError(f"{where}: batching needs max_batch_size >= 1 and batch_timeout_ms >= 0")
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t for t in tags.split(",") if t]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise ConfigError(f"{where}: 'tags' must be a list of meta graph tags (or 'serve,gpu')")
     return ModelConfig(
-        name=name, base_path=base if "://" in base else os.path.abspath(base),
+        name=name, tags=tuple(tags),
+        request_log=request_log_from(data.get("request_log"), f"{where}: model '{name}'"),
+        base_path=base if "://" in base else os.path.abspath(base),
         policy=policy_from(data, f"{where}: model '{name}'"),
         labels=tuple((str(k), _int(v, f"{where}: labels")) for k, v in labels.items()),
         batching=batching)
+
+
+def request_log_from(data: Any, where: str) -> RequestLogConfig | None:
+    """``request_log: {dir: DIR, sample: 0.1, span_records: 10000, flush_records: 1000, flush_seconds: 5}``."""
+    if data is None:
+        return None
+    fields = {"dir", "sample", "span_records", "flush_records", "flush_seconds"}
+    if not isinstance(data, dict) or set(data) - fields or not data.get("dir"):
+        raise ConfigError(f"{where}: 'request_log' needs 'dir' and takes {sorted(fields)}")
+    if "://" in str(data["dir"]):
+        raise ConfigError(f"{where}: request_log.dir must be a local directory, got {data['dir']!r}")
+    try:
+        config = RequestLogConfig(dir=os.path.abspath(str(data["dir"])), sample=float(data.get("sample", 1.0)),
+                                  span_records=int(data.get("span_records", 10000)),
+                                  flush_records=int(data.get("flush_records", 1000)),
+                                  flush_seconds=float(data.get("flush_seconds", 5.0)))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: request_log: {err}") from None
+    if not 0 < config.sample <= 1 or config.span_records < 1 or config.flush_records < 1 or config.flush_seconds <= 0:
+        raise ConfigError(f"{where}: request_log needs 0 < sample <= 1, span_records >= 1, flush_records >= 1 "
+                          "and flush_seconds > 0")
+    return config
 
 
 def load_config_file(path: str) -> list[ModelConfig]:

@@ -232,7 +232,7 @@ class Manager:
                                  name=f"beampipe-unload-{version}").start()
 
     def _load(self, model: ServedModel, version: int) -> None:
-        mv = ModelVersion(model.name, version, io.join(model.config.base_path, str(version)))
+        mv = ModelVersion(model.name, version, io.join(model.config.base_path, str(version)), model.config.tags)
         model.versions[version] = mv
         started = time.monotonic()
         try:

@@ -34,8 +34,9 @@ class ModelVersion:
     error, never served). ``inflight`` counts requests running on it, so it is unloaded
     only after they finish."""
 
-    def __init__(self, model_name: str, version: int, uri: str) -> None:
+    def __init__(self, model_name: str, version: int, uri: str, tags: tuple[str, ...] = ()) -> None:
         self.model_name, self.version, self.uri = model_name, version, uri
+        self.tags = tuple(tags)  # empty: the meta graph tagged 'serve'; else exactly these tags
         self.state = "START"
         self.error = ""
         self.signature_defs: dict[str, Any] = {}  # TF Serving's signature_def JSON, by name
@@ -56,14 +57,18 @@ class ModelVersion:
         self.state = "LOADING"
         local = self._scratch.enter_context(io.localize(self.uri))
         saved = loader_impl.parse_saved_model(local)
-        meta = next((m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), None)
+        if self.tags:
+            meta = next((m for m in saved.meta_graphs if set(m.meta_info_def.tags) == set(self.tags)), None)
+        else:
+            meta = next((m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags), None)
         if meta is None:
-            raise ValueError("no meta graph tagged 'serve'")
+            raise ValueError(f"no meta graph tagged {sorted(self.tags) if self.tags else 'serve'}; the SavedModel "
+                             f"has {[sorted(m.meta_info_def.tags) for m in saved.meta_graphs]}")
         self.signature_defs = {
             name: json_format.MessageToDict(sig, preserving_proto_field_name=True)
             for name, sig in meta.signature_def.items() if not name.startswith("__")}
         self.feature_types = _parse_spec_types(meta.graph_def)
-        self._loaded = tf.saved_model.load(local, tags=["serve"])
+        self._loaded = tf.saved_model.load(local, tags=list(meta.meta_info_def.tags))
         missing = set(self.signature_defs) - set(self._loaded.signatures)
         for name in missing:
             self.signature_defs.pop(name)

@@ -25,6 +25,7 @@ from beampipe.serving.codec import BadRequest, NotFound
 from beampipe.serving.manager import Manager, ServedModel
 from beampipe.serving.metrics import Metrics
 from beampipe.serving.model import CLASSIFY, PREDICT, REGRESS, ModelVersion
+from beampipe.serving.request_log import RequestLog
 
 access_log = logging.getLogger("beampipe.serving.access")
 KEY_HEADER = "X-Beampipe-Key"
@@ -141,6 +142,7 @@ async def _infer(request: web.Request, model: ServedModel, version: int | None, 
             arrays, row = codec.parse_predict(body, sig["inputs"], mv.feature_types)
             out = await _run(request.app, model, mv, sig_name, arrays)
             reply = codec.format_predict(out, row)
+            _log_request(request.app, model, mv, arrays, out)
         else:
             reply = await _classify_or_regress(request.app, model, mv, sig_name, sig, method, body)
     finally:
@@ -162,9 +164,18 @@ async def _classify_or_regress(app: web.Application, model: ServedModel, mv: Mod
     examples = codec.parse_examples(body, mv.feature_types)
     arrays = {next(iter(inputs)): np.array(examples, dtype=object)}
     out = await _run(app, model, mv, sig_name, arrays)
+    _log_request(app, model, mv, examples, out)
     if method == "classify":
         return {"results": _classes(out, outputs, len(examples))}
     return {"results": [float(v) for v in np.asarray(out[regress_key]).reshape(len(examples), -1)[:, 0]]}
+
+
+def _log_request(app: web.Application, model: ServedModel, mv: ModelVersion, inputs: Any,
+                 outputs: dict[str, Any]) -> None:
+    """A sampled request and its answer into the model's request log (if it has one)."""
+    request_log = app[STATE]["request_logs"].get(model.name)
+    if request_log is not None and request_log.sampled():
+        request_log.add(mv.version, inputs, outputs)
 
 
 def _regress_output(sig_name: str, sig: dict[str, Any]) -> str:
@@ -218,7 +229,17 @@ async def _run(app: web.Application, model: ServedModel, mv: ModelVersion, signa
 async def metrics(request: web.Request) -> web.Response:
     manager = request.app[MANAGER]
     versions = [(m.name, v.version, v.state) for m in manager.models.values() for v in list(m.versions.values())]
-    return web.Response(text=manager.metrics.render(versions),
+    text = manager.metrics.render(versions)
+    logs = sorted(request.app[STATE]["request_logs"].items())
+    if logs:
+        lines = ["# HELP beampipe_serving_request_log_rows_total Rows of sampled requests by outcome.",
+                 "# TYPE beampipe_serving_request_log_rows_total counter"]
+        lines += [line for name, log in logs for line in log.metrics(name)[:3]]
+        lines += ["# HELP beampipe_serving_request_log_span The span rows are written into now.",
+                  "# TYPE beampipe_serving_request_log_span gauge"]
+        lines += [log.metrics(name)[3] for name, log in logs]
+        text += "\n".join(lines) + "\n"
+    return web.Response(text=text,
                         content_type="text/plain", charset="utf-8", headers={"X-Content-Type-Options": "nosniff"})
 
 
@@ -228,7 +249,9 @@ def make_app(manager: Manager, max_body: int = DEFAULT_MAX_BODY, batching: Any =
     app = web.Application(client_max_size=max_body, middlewares=[observe])
     app[MANAGER] = manager
     app[STATE] = {"executor": ThreadPoolExecutor(threads, thread_name_prefix="beampipe-serve"),
-                  "batchers": weakref.WeakKeyDictionary(), "batching": batching}
+                  "batchers": weakref.WeakKeyDictionary(), "batching": batching,
+                  "request_logs": {name: RequestLog(m.config.request_log) for name, m in manager.models.items()
+                                   if m.config.request_log is not None}}
     app.router.add_get("/metrics", metrics)
     admin.add_routes(app, MANAGER)
     app.router.add_route("*", "/v1/models/{rest:.*}", models)
@@ -238,3 +261,5 @@ def make_app(manager: Manager, max_body: int = DEFAULT_MAX_BODY, batching: Any =
 
 async def _cleanup(app: web.Application) -> None:
     app[STATE]["executor"].shutdown(wait=False, cancel_futures=True)
+    for request_log in app[STATE]["request_logs"].values():
+        request_log.close()  # writes what is buffered

@@ -1,4 +1,4 @@
-"""InfraValidator loads the model in its own process and sends it real examples."""
+"""InfraValidator starts `beampipe serve` on the candidate and sends it real examples over REST."""
 from __future__ import annotations
 
 import os
@@ -30,6 +30,18 @@ def test_blesses_a_good_model(tmp_path_factory, tmp_path):
     assert out.custom_properties["blessed"] == 1
     assert out.custom_properties["num_requests"] == 4
     assert 0 < out.custom_properties["load_seconds"] < 120
+    message = out.custom_properties["message"]
+    assert "beampipe serve loaded it" in message and "answered 4 request(s) on serving_default" in message
+
+
+def test_does_not_bless_a_model_whose_signature_the_server_lacks(tmp_path_factory, tmp_path):
+    from beampipe.proto import TensorFlowServingRequestSpec
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    out = run_validator(tmp_path, model, examples, request_spec=RequestSpec(
+        tensorflow_serving=TensorFlowServingRequestSpec(signature_names=["serving_default", "nope"])),
+        validation_spec=ValidationSpec(max_loading_time_seconds=120, num_tries=2))
+    assert out.custom_properties["blessed"] == 0
+    assert "no signature 'nope'" in out.custom_properties["message"]
 
 
 def test_does_not_bless_a_directory_that_is_not_a_model(tmp_path_factory, tmp_path):
@@ -43,7 +55,8 @@ def test_does_not_bless_a_directory_that_is_not_a_model(tmp_path_factory, tmp_pa
     assert os.path.exists(out.marker(False))
     assert not os.path.exists(out.marker(True))
     assert out.custom_properties["blessed"] == 0
-    assert "did not load" in out.custom_properties["message"]
+    assert "did not load in beampipe serve" in out.custom_properties["message"]
+    assert "saved_model.pb" in out.custom_properties["message"] or "parse" in out.custom_properties["message"].lower()
     assert out.custom_properties["num_tries"] == 1  # a model that cannot load is not retried
 
 
@@ -94,3 +107,33 @@ def test_tag_set_signatures_and_warmup_model(tmp_path_factory, tmp_path):
         tensorflow_serving=TensorFlowServingRequestSpec(tag_set=["serve", "gpu"])))
     assert wrong_tags.custom_properties["blessed"] == 0
     assert "did not load" in wrong_tags.custom_properties["message"]
+
+
+def test_server_that_dies_or_is_too_slow_is_retried_then_not_blessed(tmp_path_factory, tmp_path, monkeypatch):
+    """A server that exits (here: a model name it refuses) and one that does not load the model
+    within max_loading_time_seconds get num_tries tries, then no blessing with the reason; no
+    server process outlives the validation."""
+    import tempfile
+
+    from beampipe.proto import ServingSpec
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    died = run_validator(tmp_path / "died", model, examples, serving_spec=ServingSpec(model_name="no spaces, please"),
+                         validation_spec=ValidationSpec(max_loading_time_seconds=60, num_tries=2))
+    props = died.custom_properties
+    assert props["blessed"] == 0 and props["num_tries"] == 2, props
+    assert "beampipe serve exited 2" in props["message"] and "'name'" in props["message"], props
+    slow = run_validator(tmp_path / "slow", model, examples,
+                         validation_spec=ValidationSpec(max_loading_time_seconds=1, num_tries=1))
+    assert slow.custom_properties["blessed"] == 0
+    assert "AVAILABLE within 1s" in slow.custom_properties["message"], slow.custom_properties
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if str(tmp_path).encode() in f.read():
+                    left.append(pid)
+        except OSError:
+            pass
+    assert not left, f"server processes left running: {left}"
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("beampipe-infra-")]  # temp base paths removed

@@ -61,16 +61,23 @@ def test_config_file_and_its_errors(tmp_path):
     good = tmp_path / "models.yaml"
     good.write_text("models:\n  - name: a\n    base_path: /m/a\n    version_policy: canary\n    canary_percent: 5\n"
                     "  - name: b\n    base_path: s3://bucket/b\n    version_policy: specific\n    versions: [3]\n"
-                    "    batching: {max_batch_size: 8, batch_timeout_ms: 1}\n")
+                    "    batching: {max_batch_size: 8, batch_timeout_ms: 1}\n"
+                    f"    tags: [serve, gpu]\n    request_log: {{dir: {tmp_path}/log, sample: 0.1}}\n")
     a, b = load_config_file(str(good))
     assert (a.policy.kind, a.policy.canary_percent, b.policy.versions, b.batching.max_batch_size) == \
         ("canary", 5.0, (3,), 8)
+    assert (a.tags, a.request_log, b.tags) == ((), None, ("serve", "gpu"))
+    assert (b.request_log.dir, b.request_log.sample, b.request_log.span_records) == (f"{tmp_path}/log", 0.1, 10000)
     for text, words in [("models: []", "non-empty"), ("models:\n  - name: a\n", "base_path"),
                         ("models:\n  - {name: a, base_path: /x, version_policy: newest}", "newest"),
                         ("models:\n  - {name: a, base_path: /x, version_policy: specific}", "versions"),
                         ("models:\n  - {name: a/b, base_path: /x}", "name"),
                         ("models:\n  - {name: a, base_path: /x, colour: red}", "colour"),
-                        ("models: [", "not valid YAML")]:
+                        ("models: [", "not valid YAML"),
+                        ("models:\n  - {name: a, base_path: /x, request_log: {sample: 0.1}}", "needs 'dir'"),
+                        ("models:\n  - {name: a, base_path: /x, request_log: {dir: /l, sample: 2}}", "sample <= 1"),
+                        ("models:\n  - {name: a, base_path: /x, request_log: {dir: 's3://b/l'}}", "local"),
+                        ("models:\n  - {name: a, base_path: /x, tags: 3}", "tags")]:
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(ConfigError, match=words):
@@ -115,6 +122,9 @@ def test_batcher_merges_concurrent_requests_and_isolates_a_bad_one():
     (["--model-name", "a", "--model-base-path", "/x", "--model-config-file", "c.yaml"], "not both"),
     (["--model-config-file", "/nonexistent.yaml"], "cannot read"),
     (["--model-name", "a b", "--model-base-path", "/x"], "'name'"),
+    (["--model-config-file", "c.yaml", "--request-log-dir", "/l"], "request_log"),
+    (["--model-name", "a", "--model-base-path", "/x", "--request-log-dir", "/l", "--request-log-sample", "0"],
+     "sample <= 1"),
 ])
 def test_cli_errors_are_one_line(args, words):
     env = {**os.environ, "PYTHONPATH": REPO}
@@ -143,3 +153,42 @@ def test_admin_api_refuses_clients_beyond_this_machine():
     _local_only(request("::1"))
     with pytest.raises(web.HTTPForbidden):
         _local_only(request("10.1.2.3"))
+
+
+def test_request_log_spans_files_and_rows(tmp_path):
+    """Rows go into span-<N>/requests-*.tfrecord.gz, a new span every span_records rows, after the
+    highest span already there; no temporary file is left visible."""
+    import gzip
+
+    import numpy as np
+    import tensorflow as tf
+
+    from beampipe.serving.request_log import RequestLog, RequestLogConfig
+
+    os.makedirs(tmp_path / "span-7")
+    log = RequestLog(RequestLogConfig(dir=str(tmp_path), span_records=3, flush_records=2, flush_seconds=0.2))
+    ex = tf.train.Example()
+    ex.features.feature["island"].bytes_list.value.append(b"Dream")
+    for _ in range(2):
+        log.add(4, {"examples": np.array([ex.SerializeToString()] * 2, dtype=object)},
+                {"probabilities": np.array([[0.5, 0.5], [0.1, 0.9]], dtype=np.float32)})
+    log.add(4, {"x": np.array([[1.5], [2.5]], dtype=np.float32)}, {"y": np.array([1, 2])})
+    log.close()
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert all(f.startswith(("span-8/requests-", "span-9/requests-")) and f.endswith(".tfrecord.gz")
+               for f in files), files
+    rows = [tf.train.Example.FromString(r.numpy()) for f in files
+            for r in tf.data.TFRecordDataset(str(tmp_path / f), compression_type="GZIP")]
+    assert len(rows) == 6 and log.written == 6
+    assert sum(1 for f in files if f.startswith("span-8/") for _ in
+               tf.data.TFRecordDataset(str(tmp_path / f), compression_type="GZIP")) == 3
+    first, last = rows[0].features.feature, rows[-1].features.feature
+    assert first["island"].bytes_list.value == [b"Dream"] and first["model_version"].int64_list.value == [4]
+    assert list(first["prediction_probabilities"].float_list.value) == [0.5, 0.5]
+    assert list(last["x"].float_list.value) == [2.5] and list(last["prediction_y"].int64_list.value) == [2]
+    assert gzip.open(tmp_path / files[0]).read(1)  # really gzip
+
+    sampled = RequestLog(RequestLogConfig(dir=str(tmp_path / "sampled"), sample=0.1), seed=1)
+    share = sum(sampled.sampled() for _ in range(5000)) / 5000
+    sampled.close()
+    assert 0.08 < share < 0.12 and not os.listdir(tmp_path / "sampled")  # nothing logged: no span dir
