@@ -35,6 +35,7 @@ def register(sub: Any) -> None:
                    help="fraction of requests logged (default 1.0; e.g. 0.1)")
     p.add_argument("--request-log-span-records", type=int, default=10000,
                    help="rows per span before the next span starts (default 10000)")
+    p.add_argument("--exit-with-pid", type=int, help=argparse.SUPPRESS)  # stop when that process is gone
     p.add_argument("--access-log", default="-", help="JSON-lines access log: - (stdout, default), a file, or off")
     p.set_defaults(func=serve)
 
@@ -79,7 +80,7 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         run(configs, args.host, args.port, on_ready=ready, poll_seconds=args.poll_seconds,
-            max_body=args.max_body_bytes, batching=batching)
+            max_body=args.max_body_bytes, batching=batching, exit_with_pid=args.exit_with_pid)
     except OSError as err:
         return fail(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     return 0

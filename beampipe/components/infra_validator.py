@@ -171,7 +171,8 @@ def validate(model_path: str, records: list[bytes], signatures: list[str],
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "beampipe", "serve", "--model-name", model_name, "--model-base-path",
                      base, "--host", "127.0.0.1", "--port", str(port), "--poll-seconds", "0.2",
-                     "--access-log", "off", "--saved-model-tags", ",".join(tags or [])],
+                     "--access-log", "off", "--saved-model-tags", ",".join(tags or []),
+                     "--exit-with-pid", str(os.getpid())],  # never outlives a killed pipeline
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file, env=env,
                     start_new_session=True)  # its own process group, killed as a whole
             url = f"http://127.0.0.1:{port}/v1/models/{urllib.parse.quote(model_name, safe='')}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -51,14 +52,17 @@ async def start(configs: list[ModelConfig], host: str, port: int, *, poll_second
 
 
 def run(configs: list[ModelConfig], host: str = "127.0.0.1", port: int = 8501,
-        on_ready: Callable[[int], Any] | None = None, **kwargs: Any) -> None:
-    """Serve until SIGINT/SIGTERM."""
+        on_ready: Callable[[int], Any] | None = None, exit_with_pid: int | None = None, **kwargs: Any) -> None:
+    """Serve until SIGINT/SIGTERM, or until process ``exit_with_pid`` is gone (a server started
+    for one job, e.g. InfraValidator's, must not outlive the job if it is killed)."""
     async def main() -> None:
         runner, manager, bound = await start(configs, host, port, **kwargs)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if exit_with_pid:
+            loop.create_task(_stop_when_gone(exit_with_pid, stop))
         if on_ready:
             on_ready(bound)
         try:
@@ -68,3 +72,16 @@ def run(configs: list[ModelConfig], host: str = "127.0.0.1", port: int = 8501,
             await runner.cleanup()
 
     asyncio.run(main())
+
+
+async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            logging.getLogger("beampipe.serve").warning("process %d is gone: stopping", pid)
+            stop.set()
+            return
+        except PermissionError:  # alive, owned by someone else
+            pass
+        await asyncio.sleep(1.0)

@@ -192,3 +192,31 @@ def test_request_log_spans_files_and_rows(tmp_path):
     share = sum(sampled.sampled() for _ in range(5000)) / 5000
     sampled.close()
     assert 0.08 < share < 0.12 and not os.listdir(tmp_path / "sampled")  # nothing logged: no span dir
+
+
+def test_a_server_started_for_a_job_stops_when_the_job_is_gone(tmp_path):
+    """InfraValidator's server gets --exit-with-pid: if the pipeline is SIGKILLed, it stops too."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    (tmp_path / "models").mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "beampipe", "serve", "--model-name", "m", "--model-base-path",
+                               str(tmp_path / "models"), "--port", "0", "--access-log", "off",
+                               "--exit-with-pid", str(job.pid)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [server.stdout.readline() for _ in range(2)]  # a warning (no versions yet) and the URL
+        assert any("beampipe serve: http://127.0.0.1:" in line for line in lines), lines
+        assert server.poll() is None
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+        deadline = time.monotonic() + 30
+        while server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.poll() == 0, "the server outlived the process it was started for"
+    finally:
+        job.kill()
+        server.kill()
