@@ -1,4 +1,5 @@
-"""Canary split: sticky per key, within 10 ± 3 % over 2,000 keys; change, promote, roll back live."""
+"""Canary split: sticky per key, within 10 ± 2 % over 5,000 keys (the issue's bound); change, promote, roll
+back live."""
 from __future__ import annotations
 
 import os
@@ -46,10 +47,10 @@ def test_canary_split_is_close_to_the_percent_and_sticky(served):
     srv, _ = served
     routing = srv.get("/admin/models/penguin").json()["routing"]
     assert (routing["stable"], routing["canary"], routing["canary_percent"]) == (1, 2, 10.0)
-    keys = [f"user-{i}" for i in range(2000)]
+    keys = [f"user-{i}" for i in range(5000)]
     first = _versions(srv, keys)
     share = sum(v == "2" for v in first.values()) / len(keys)
-    assert 0.07 <= share <= 0.13, share
+    assert 0.08 <= share <= 0.12, share
     again = _versions(srv, keys[:400])
     assert again == {k: first[k] for k in keys[:400]}  # sticky
     assert srv.get("/v1/models/penguin/labels/canary/metadata").json()["model_spec"]["version"] == "2"
