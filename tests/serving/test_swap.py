@@ -47,15 +47,16 @@ def test_new_version_swaps_in_and_a_broken_one_is_reported_never_served(served, 
 
 
 def test_swap_under_load_drops_nothing_and_answers_only_from_live_versions(served, penguin_model):
-    """4 clients, at least 2,000 requests, while versions 4 (good), 5 (broken), 6 (good) are pushed."""
+    """The issue's bounded load: 8 clients, at least 20,000 requests, while versions 4 (good), 5 (broken)
+    and 6 (good) are pushed."""
     srv, base = served
     assert _version(srv) == "2"
     done = threading.Event()
-    results: list[list[tuple[float, float, int, str]]] = [[] for _ in range(4)]
+    results: list[list[tuple[float, float, int, str]]] = [[] for _ in range(8)]
 
     def client(out: list) -> None:
         with requests.Session() as s:
-            while not done.is_set() or len(out) < 500:
+            while not done.is_set() or len(out) < 2500:
                 t0 = time.monotonic()
                 try:
                     r = s.post(srv.url + "/v1/models/penguin:predict", json=BODY, timeout=30)
@@ -80,10 +81,11 @@ def test_swap_under_load_drops_nothing_and_answers_only_from_live_versions(serve
         time.sleep(0.3)
     done.set()
     for t in threads:
-        t.join(60)
+        t.join(600)
     elapsed = time.monotonic() - started
     flat = [r for out in results for r in out]
-    assert len(flat) >= 2000
+    print(f"swap under load: {len(flat)} requests from 8 clients in {elapsed:.1f}s")
+    assert len(flat) >= 20000
     assert [r for r in flat if r[2] != 200] == []  # 0 failed requests
     assert {r[3] for r in flat} <= {"2", "4", "6"} and {"4", "6"} <= {r[3] for r in flat}
     for _, end, _, version in flat:  # never before it was pushed
@@ -93,7 +95,6 @@ def test_swap_under_load_drops_nothing_and_answers_only_from_live_versions(serve
         assert seen == sorted(seen)
     srv.wait_for(lambda: srv.versions() == {"6": "AVAILABLE", "5": "END", "4": "END", "3": "END", "2": "END",
                                             "1": "END"})
-    assert elapsed < 60, f"took {elapsed:.0f}s"
 
 
 def test_warmup_file_is_replayed_and_a_version_failing_warmup_is_never_served(served, penguin_model, tmp_path):
