@@ -342,9 +342,8 @@ def _thresholded_metrics(config: Any) -> set[str]:
 
 
 def _slice_name(slice_key: Any) -> str:
-    parts = []
-    for key in slice_key.single_slice_keys:
-        which = key.WhichOneof("kind")
-        value = getattr(key, which) if which else ""
-        parts.append(f"{key.column} = {value.decode() if isinstance(value, bytes) else value}")
-    return ", ".join(parts) or "Overall"
+    """The slice's name as the UI and the report spell it (``beampipe.views``, imported here,
+    at run time, so that building a pipeline loads no templating)."""
+    from beampipe.views.evaluation import slice_name
+
+    return slice_name(slice_key)

@@ -147,27 +147,25 @@ class _Indexed(_Op):
         return _Op("property", self, {"key": key, "custom": True})
 
 
-class _Structured(_Root):
+class _FieldAccess:
+    """``.name`` and ``[key]`` on a JSON value read a field, as on a proto."""
+
+    def __getattr__(self, name: str) -> Placeholder:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Field("field", self, {"name": name})
+
+    def __getitem__(self, name: Union[str, int]) -> Placeholder:
+        return _Field("field", self, {"name": name})
+
+
+class _Structured(_FieldAccess, _Root):
     """``exec_property(key)`` and ``execution_invocation()``: JSON values whose fields read like
     a proto's (``.train_args.num_steps``)."""
 
-    def __getattr__(self, name: str) -> Placeholder:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _Field("field", self, {"name": name})
 
-    def __getitem__(self, name: Union[str, int]) -> Placeholder:
-        return _Field("field", self, {"name": name})
-
-
-class _Field(_Op):
-    def __getattr__(self, name: str) -> Placeholder:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _Field("field", self, {"name": name})
-
-    def __getitem__(self, name: Union[str, int]) -> Placeholder:
-        return _Field("field", self, {"name": name})
+class _Field(_FieldAccess, _Op):
+    pass
 
 
 def input(key: str) -> ArtifactPlaceholder:  # noqa: A001 - TFX's name
