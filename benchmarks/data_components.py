@@ -75,7 +75,13 @@ def main() -> None:
     parser.add_argument("--work", default="")
     parser.add_argument("--only-transform", action="store_true",
                         help="reuse the ExampleGen and SchemaGen outputs already in --work; time Transform only")
+    parser.add_argument("--beam-statistics", action="store_true",
+                        help="Transform's pre/post statistics on Beam even below the in-memory size "
+                             "(as at 1M rows and more)")
     args = parser.parse_args()
+    if args.beam_statistics:
+        from beampipe.transforms import tfdv_io
+        tfdv_io.IN_MEMORY_MAX_BYTES = -1
     work = args.work or tempfile.mkdtemp(prefix="beampipe-bench-")
     if args.only_transform:
         if not args.work:

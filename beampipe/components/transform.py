@@ -20,6 +20,11 @@ from beampipe.metadata.artifacts import (Artifact, ExampleAnomalies, Examples, E
 from beampipe.transforms import tfdv_io
 
 
+# False: read and write through tfx-bsl's TFXIO and Beam's TFRecord sink (the path distributed
+# runners take); tests compare the two.
+_FAST_IO = True
+
+
 class Transform(BaseComponent):
     """TFX's Transform: same inputs, parameters and output keys."""
 
@@ -195,6 +200,8 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     from tfx_bsl.coders import example_coder
     from tfx_bsl.public import tfxio
 
+    from beampipe.io import uri
+    from beampipe.transforms import example_batches
     from beampipe.transforms.beam_util import read_record_batches, reads_in_order
 
     def files(art: Artifact, split: str) -> list[str]:  # sorted: the same read order every run
@@ -208,6 +215,15 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     # the same order every run, and each split is transformed as one stream, so Beam's sink
     # writes the transformed examples in input order: both reproduce byte for byte.
     in_order = reads_in_order(ctx.beam_pipeline_args)
+    # Local runner, local files: batches read and shards written by our own DoFns, one Beam
+    # element a batch (example_batches); same batches, same records, same bytes.
+    fast = _FAST_IO and in_order and not any(
+        uri.is_remote(u) for u in (target.uri, out["transformed_examples"].uri))
+
+    def read(label: str, art: Artifact, split: str) -> Any:
+        if fast:
+            return example_batches.read_record_batches(p, label, files(art, split), schema)
+        return read_record_batches(p, label, source(art, split), files(art, split), in_order)
 
     stats = beam_stats
     materialize = ctx.prop("materialize", True)
@@ -226,8 +242,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
         for art in examples_list:
             for split in analyze:
                 key = analyzer_cache.DatasetKey(_dataset_key(art, split))
-                analysis_data[key] = read_record_batches(p, f"Read[{key.key}]", source(art, split),
-                                                         files(art, split), in_order)
+                analysis_data[key] = read(f"Read[{key.key}]", art, split)
                 if art is target:
                     target_reads[split] = analysis_data[key]
         keys = sorted(analysis_data)
@@ -241,12 +256,14 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
         for split in transform:
             if not (materialize or (stats and split in analyze)):
                 continue
-            pcoll = read_record_batches(p, f"ReadTransform[{split}]", source(target, split),
-                                        files(target, split), in_order)
+            pcoll = read(f"ReadTransform[{split}]", target, split)
             transformed, _ = (((pcoll, adapter_config), transform_fn)
                               | f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True))
             batches = transformed | f"Batches[{split}]" >> beam.Map(lambda pair: pair[0])
-            if materialize:
+            if materialize and fast:
+                example_batches.write_example_shards(batches, f"Write[{split}]",
+                                                     out["transformed_examples"].split_uri(split))
+            elif materialize:
                 _ = (batches
                      | f"Encode[{split}]" >> beam.FlatMap(_encode, example_coder.RecordBatchToExamplesEncoder())
                      | f"Write[{split}]" >> beam.io.WriteToTFRecord(
