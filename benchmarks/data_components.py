@@ -78,7 +78,13 @@ def main() -> None:
     parser.add_argument("--beam-statistics", action="store_true",
                         help="Transform's pre/post statistics on Beam even below the in-memory size "
                              "(as at 1M rows and more)")
+    parser.add_argument("--reference-io", action="store_true",
+                        help="Transform reads and writes through TFXIO and Beam's TFRecord sink "
+                             "(the implementation before issue 13), for before/after figures")
     args = parser.parse_args()
+    if args.reference_io:
+        from beampipe.components import transform
+        transform._FAST_IO = False
     if args.beam_statistics:
         from beampipe.transforms import tfdv_io
         tfdv_io.IN_MEMORY_MAX_BYTES = -1
