@@ -42,7 +42,7 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
+def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int, beam_args=()):
     shutil.rmtree(os.path.join(work, name), ignore_errors=True)  # a reused --work dir starts clean
     outputs = {key: [spec.type(uri=os.path.join(work, name, key))] for key, spec in cls.OUTPUTS.items()}
     for arts in outputs.values():
@@ -51,6 +51,7 @@ def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
     ctx = ExecContext(node_id=name, run_id="bench", pipeline_name="bench", pipeline_root=work,
                       inputs=inputs, outputs=outputs, exec_properties=props,
                       temp_dir=os.path.join(work, "tmp"))
+    ctx.beam_pipeline_args = list(beam_args)
     started, cpu = time.time(), cpu_seconds()
     cls.execute(ctx)
     seconds, cpu = time.time() - started, cpu_seconds() - cpu
@@ -60,13 +61,13 @@ def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
     return out
 
 
-def run_transform(work: str, examples: Examples, schema: Schema, rows: int) -> None:
+def run_transform(work: str, examples: Examples, schema: Schema, rows: int, beam_args=()) -> None:
     module = os.path.join(os.path.dirname(os.path.abspath(__file__)), "taxi_preprocessing.py")
     transform = Transform(examples=Channel(Examples), schema=Channel(Schema), module_file=module)
     if not examples.splits:
         examples.splits = layout.splits_in(os.listdir(examples.uri))
     step("Transform", Transform, {"examples": [examples], "schema": [schema]}, "transform_graph",
-         TransformGraph, transform.exec_properties, work, rows)
+         TransformGraph, transform.exec_properties, work, rows, beam_args)
 
 
 def main() -> None:
@@ -78,6 +79,9 @@ def main() -> None:
     parser.add_argument("--beam-statistics", action="store_true",
                         help="Transform's pre/post statistics on Beam even below the in-memory size "
                              "(as at 1M rows and more)")
+    parser.add_argument("--transform-beam-args", default="",
+                        help="Beam args of the Transform node, e.g. '--direct_num_workers=2 "
+                             "--direct_running_mode=multi_processing' (any arg: statistics on Beam)")
     parser.add_argument("--reference-io", action="store_true",
                         help="Transform reads and writes through TFXIO and Beam's TFRecord sink "
                              "(the implementation before issue 13), for before/after figures")
@@ -93,7 +97,8 @@ def main() -> None:
         if not args.work:
             parser.error("--only-transform needs --work with an earlier run's outputs")
         run_transform(work, Examples(uri=os.path.join(work, "CsvExampleGen", "examples")),
-                      Schema(uri=os.path.join(work, "SchemaGen", "schema")), args.rows)
+                      Schema(uri=os.path.join(work, "SchemaGen", "schema")), args.rows,
+                      args.transform_beam_args.split())
         return
     data = os.path.join(work, "data")
     from benchmarks.make_taxi_csv import write
@@ -110,7 +115,7 @@ def main() -> None:
     schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, 0)
     step("ExampleValidator", ExampleValidator, {"statistics": [stats], "schema": [schema]}, "anomalies",
          ExampleAnomalies, {}, work, 0)
-    run_transform(work, examples, schema, args.rows)
+    run_transform(work, examples, schema, args.rows, args.transform_beam_args.split())
     print(f"{'total':18s} {time.time() - total:8.1f} s  rows {args.rows}  peak RSS {peak_rss_mb():.0f} MB "
           f"(self and children)")
     if not args.work:
