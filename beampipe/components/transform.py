@@ -284,12 +284,14 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
 
 
 def _beam_pipeline(ctx: ExecContext, fast: bool) -> Any:
-    """The node's pipeline; on the fast path pickled with cloudpickle unless the args name a
-    pickler: Beam pickles every DoFn to plan stages and again to run them, and dill took a
-    fifth of Transform's fixed cost."""
-    if fast and not any(a.startswith("--pickle_library") for a in ctx.beam_pipeline_args):
+    """The node's pipeline; on the fast path, in this process, pickled with cloudpickle unless
+    the args name a pickler: Beam pickles every DoFn to plan stages and again to run them, and
+    dill took a fifth of Transform's fixed cost. (Worker processes could not unpickle the user
+    module by reference: there dill stays.)"""
+    args = ctx.beam_pipeline_args
+    if fast and not any(a.startswith("--pickle_library") or "multi_processing" in a for a in args):
         from beampipe.transforms.beam_util import make_pipeline
-        return make_pipeline([*ctx.beam_pipeline_args, "--pickle_library=cloudpickle"], ctx.temp_dir)
+        return make_pipeline([*args, "--pickle_library=cloudpickle"], ctx.temp_dir)
     return ctx.beam_pipeline()
 
 
