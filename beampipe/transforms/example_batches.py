@@ -101,6 +101,12 @@ def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any
             | f"{label}Batches" >> beam.FlatMap(ReadRecordBatches(serialized, batch_size)))
 
 
+def slices(batch: Any, rows: int) -> Iterator[Any]:
+    """A record batch cut into batches of ``rows`` rows (zero-copy)."""
+    for start in range(0, batch.num_rows, rows):
+        yield batch.slice(start, rows)
+
+
 class _Writer:
     """A gzip TFRecord file as Beam's sink writes it: zlib level 6, gzip header with mtime 0."""
 

@@ -123,3 +123,12 @@ def test_finalize_names_shards_drops_leftovers_and_writes_one_empty_shard(tmp_pa
     _finalize([], empty)
     assert os.listdir(empty) == ["data_tfrecord-00000-of-00001.gz"]
     assert list(iter_tfrecords(os.path.join(empty, "data_tfrecord-00000-of-00001.gz"))) == []
+
+
+def test_slices_cut_batches_of_rows() -> None:
+    from beampipe.transforms.example_batches import slices
+
+    batch = _edge_batch(2500)
+    parts = list(slices(batch, 1000))
+    assert [p.num_rows for p in parts] == [1000, 1000, 500]
+    assert [r for p in parts for r in encode_by_parsing(p)] == encode_by_parsing(batch)  # NaN too
