@@ -4,6 +4,9 @@ Runs each executor directly (no MLMD) and prints wall time, rows/s and the peak 
 this process and its children (Beam DirectRunner runs in-process by default).
 
     python benchmarks/data_components.py --rows 100000
+    python benchmarks/data_components.py --rows 200000 --work /tmp/tft-bench   # keeps its outputs
+    python benchmarks/data_components.py --rows 200000 --work /tmp/tft-bench --only-transform \
+        [--beam-statistics] [--reference-io] [--transform-beam-args="..."]
 """
 from __future__ import annotations
 
