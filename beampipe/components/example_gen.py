@@ -155,12 +155,21 @@ class CsvExampleGen(_FileBasedExampleGen):
 
     @classmethod
     def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
+        from beampipe.transforms.csv_arrow import Unsupported, fast_scan
         from beampipe.transforms.csv_decode import scan_csv
+        from beampipe.transforms.example_encode import ArrowCsvToExamples
         from beampipe.transforms.example_io import CsvFileToExamples
-        layout = scan_csv(files)
+        fast = fast_scan(files)  # None: something only the Python path reads (or reports)
+        layout = fast or scan_csv(files)
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")
-        return CsvFileToExamples(layout.header, layout.types, partition, layout)
+        reader = CsvFileToExamples(layout.header, layout.types, partition, layout)
+        if fast is None:
+            return reader
+        try:
+            return ArrowCsvToExamples(reader)
+        except Unsupported:
+            return reader
 
     @classmethod
     def check_and_describe(cls, ctx: ExecContext, props: dict[str, Any], span: int, readers: dict[str, Any],

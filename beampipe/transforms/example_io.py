@@ -95,6 +95,7 @@ class HashBuckets:
     range holds it."""
 
     def __init__(self, buckets: list[int]) -> None:
+        self.buckets = [int(b) for b in buckets]
         self.bounds, total = [], 0
         for b in buckets:
             total += int(b)
