@@ -11,10 +11,11 @@ Stepping aside for: a NUL byte, a lone ``\\r``, a quote outside a well-formed qu
 (on one line: a quoted newline is a multi-line field), invalid UTF-8, a blank first line, a
 header the reference would refuse, a row of the wrong width, no data rows, and numbers this
 module does not parse itself (Python's ``int``/``float`` forms beyond ``-?digits``, decimals
-and exponents: `` 3``, ``+3``, ``1_000``, ``nan``, ``inf``, 19-digit integers, ...) in a
-column that stays numeric. Numbers it does parse: ``-?[0-9]{1,18}`` (always within int64)
-as integers, and ``-?(digits[.digits]|.digits)([eE][+-]?digits)`` as floats (pyarrow's
-correctly rounded parse, as Python's ``float``).
+and exponents: `` 3``, ``+3``, ``1_000``, ``nan``, ``inf``, ``0x5``, ...) in a
+column that stays numeric. Numbers it does parse: ``-?digits`` within int64 as integers, and
+``-?(digits[.digits]|.digits)([eE][+-]?digits)`` as floats (pyarrow's correctly rounded
+parse, as Python's ``float``). A block's column is first tried whole: only number characters
+and pyarrow's cast succeeds (cheap); else regexes find its first text value.
 """
 from __future__ import annotations
 
@@ -120,6 +121,9 @@ def _scan_column(column: Any) -> tuple[str, bool, int | None]:
     filled = pc.greater(pc.binary_length(column), 0)
     if not pc.any(filled).as_py():
         return INT, False, None
+    quick = _quick_kind(column, filled)
+    if quick is not None:
+        return quick, True, None
     is_int = pc.match_substring_regex(column, INT_PATTERN)
     other = pc.and_(filled, pc.invert(is_int))
     if not pc.any(other).as_py():
@@ -137,6 +141,48 @@ def _scan_column(column: Any) -> tuple[str, bool, int | None]:
             raise Unsupported(f"number {value!r} not parsed by the fast path")
         return BYTES, bool(pc.any(filled.slice(0, row)).as_py()) if row else False, row
     raise AssertionError("unreachable")
+
+
+def _chars(column: Any) -> Any:
+    """The set of bytes the column's values use, as a 256-entry bool array."""
+    import numpy as np
+
+    _, offsets, data = column.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=4 * column.offset)
+    raw = np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]] if data is not None else np.zeros(0, np.uint8)
+    return np.bincount(raw, minlength=256) > 0
+
+
+_INT_CHARS = frozenset(b"0123456789-")
+_FLOAT_CHARS = frozenset(b"0123456789-.eE+")
+
+
+def _quick_kind(column: Any, filled: Any) -> str | None:
+    """INT or FLOAT when pyarrow parses every value and the values use only the characters of
+    the number forms both it and Python read alike (pyarrow alone takes ``0x5``); else None
+    (then the regexes decide). A digit string of 19+ characters is left to them too: beyond
+    int64 it is BYTES, not FLOAT."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    used = set(np.flatnonzero(_chars(column)).tolist())
+    if not used <= _FLOAT_CHARS:
+        return None
+    values = pc.if_else(filled, column, "0")
+    if used <= _INT_CHARS:
+        try:
+            pc.cast(values, pa.int64())
+            return INT
+        except pa.ArrowInvalid:
+            pass
+    if pc.max(pc.binary_length(column)).as_py() > 18:
+        return None
+    try:
+        pc.cast(values, pa.float64())
+        return FLOAT
+    except pa.ArrowInvalid:
+        return None
 
 
 def fast_scan(paths: list[str]) -> CsvLayout | None:

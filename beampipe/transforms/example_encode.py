@@ -22,94 +22,121 @@ from beampipe.transforms.csv_decode import BYTES, FLOAT, INT
 from beampipe.transforms.example_io import crc32c_function, masked_crc
 
 
-def _binary(matrix: Any, lengths: Any) -> Any:
-    """Row i = the first lengths[i] bytes of matrix[i], as an Arrow binary array."""
+Part = Any  # bytes (the same in every row), a uint64 array (one varint per row) or rows x n bytes
+
+
+def _part(part: Part, rows: int, only: Any) -> tuple[Any, Any]:
+    """(rows x width bytes, rows x width keep-mask) of one part of a row head."""
+    import numpy as np
+
+    if getattr(part, "ndim", 1) == 2:  # raw bytes, one row each
+        matrix, keep = part, np.ones(part.shape, dtype=bool)
+    elif isinstance(part, bytes):
+        matrix = np.broadcast_to(np.frombuffer(part, dtype=np.uint8), (rows, len(part)))
+        keep = np.ones((rows, len(part)), dtype=bool)
+    else:
+        values = part.astype(np.uint64, copy=False)
+        top = int(values.max()) if rows else 0
+        width = 1
+        while width < 10 and top >= 1 << (7 * width):
+            width += 1
+        shifts = (7 * np.arange(width)).astype(np.uint64)
+        matrix = ((values[:, None] >> shifts[None, :]) & np.uint64(0x7F)).astype(np.uint8)
+        count = np.ones(rows, dtype=np.int64)
+        for k in range(1, width):
+            count += values >= np.uint64(1 << (7 * k))
+        keep = np.arange(width)[None, :] < count[:, None]
+        matrix[:, :-1] |= keep[:, 1:].astype(np.uint8) << 7  # continuation bit
+    if only is not None:
+        keep = keep & only[:, None]
+    return matrix, keep
+
+
+def heads(parts: list[tuple[Part, Any]], rows: int) -> tuple[Any, Any]:
+    """(Arrow binary array, byte length per row) of rows made of ``parts``: each a constant
+    or per-row varints, with an optional row mask saying in which rows it appears."""
     import numpy as np
     import pyarrow as pa
 
-    lengths = lengths.astype(np.int64)
-    keep = np.arange(matrix.shape[1])[None, :] < lengths[:, None]
-    data = np.ascontiguousarray(matrix[keep], dtype=np.uint8)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    built = [_part(part, rows, only) for part, only in parts]
+    matrix = np.hstack([m for m, _ in built])
+    keep = np.hstack([k for _, k in built])
+    lengths = keep.sum(axis=1, dtype=np.int64)
+    data = matrix.ravel() if keep.all() else matrix[keep]
+    offsets = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    return pa.Array.from_buffers(pa.binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    array = pa.Array.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
+                                                      pa.py_buffer(np.ascontiguousarray(data))])
+    return array, lengths
 
 
-def _varint_bytes(values: Any, width: int) -> tuple[Any, Any]:
-    """(rows x width matrix of varint bytes, byte count per row) of uint64 values."""
-    import numpy as np
-
-    values = values.astype(np.uint64)
-    count = np.ones(len(values), dtype=np.int64)
-    for k in range(1, width):
-        count += values >= np.uint64(1 << (7 * k))
-    shifts = (7 * np.arange(width)).astype(np.uint64)
-    groups = ((values[:, None] >> shifts[None, :]) & np.uint64(0x7F)).astype(np.uint8)
-    groups |= (np.arange(width)[None, :] < (count - 1)[:, None]).astype(np.uint8) << 7
-    return groups, count
-
-
-def tag_length(tag: int, lengths: Any) -> Any:
-    """Per row: one tag byte then the varint of lengths[i] (a length-delimited field's head)."""
-    import numpy as np
-
-    groups, count = _varint_bytes(lengths, 5)
-    matrix = np.empty((len(lengths), 6), dtype=np.uint8)
-    matrix[:, 0] = tag
-    matrix[:, 1:] = groups
-    return _binary(matrix, count + 1)
-
-
-def _lengths(array: Any) -> Any:
-    import pyarrow.compute as pc
-    return pc.binary_length(array).to_numpy(zero_copy_only=False).astype("int64")
-
-
-def feature_bytes(column: Any, kind: str, typed: bool) -> Any:
-    """The serialized ``tf.train.Feature`` of every cell of one string column."""
+def _feature(column: Any, kind: str) -> tuple[list[tuple[Part, Any]], Any, Any]:
+    """(head parts, Feature size per row, value bytes or None) of one typed string column: the
+    serialized ``tf.train.Feature`` is the head followed by the value bytes."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     rows = len(column)
     filled = pc.greater(pc.binary_length(column), 0)
-    if not typed:
-        return pa.array([b""] * rows, pa.binary())
     mask = filled.to_numpy(zero_copy_only=False)
     if kind == INT:  # 1a <len> 0a <n> <varint>; empty: 1a 00
         values = pc.cast(pc.if_else(filled, column, "0"), pa.int64()).to_numpy(zero_copy_only=False)
-        groups, count = _varint_bytes(values.view(np.uint64), 10)
-        matrix = np.empty((rows, 14), dtype=np.uint8)
-        matrix[:, 0], matrix[:, 1], matrix[:, 2], matrix[:, 3] = 0x1A, count + 2, 0x0A, count
-        matrix[:, 4:] = groups
-        matrix[~mask, 1] = 0
-        return _binary(matrix, np.where(mask, count + 4, 2))
+        values = values.view(np.uint64)
+        n = _varint_size(values)
+        inner = np.where(mask, n + 2, 0)
+        return ([(b"\x1a", None), (inner, None), (b"\x0a", mask), (n, mask), (values, mask)],
+                2 + inner, None)
     if kind == FLOAT:  # 12 06 0a 04 <float32 LE>; empty: 12 00
         doubles = pc.cast(pc.if_else(filled, column, "0"), pa.float64()).to_numpy(zero_copy_only=False)
-        matrix = np.empty((rows, 8), dtype=np.uint8)
-        matrix[:, :4] = (0x12, 0x06, 0x0A, 0x04)
         with np.errstate(over="ignore"):  # beyond float32: inf, as protobuf stores it
-            matrix[:, 4:] = doubles.astype("<f4").view(np.uint8).reshape(rows, 4)
-        matrix[~mask, 1] = 0
-        return _binary(matrix, np.where(mask, 8, 2))
+            floats = doubles.astype("<f4").view(np.uint32).astype(np.uint64)
+        # four raw bytes as a "part": little-endian, one byte per column of the matrix
+        raw = [((floats >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.uint8) for k in range(4)]
+        return ([(b"\x12", None), (np.where(mask, 6, 0), None), (b"\x0a\x04", mask),
+                 (np.stack(raw, axis=1), mask)], np.where(mask, 8, 2), None)
     assert kind == BYTES, kind  # 0a <len> 0a <len> <utf-8>; empty: 0a 00
-    values = column.cast(pa.binary())
-    length = _lengths(values)
-    inner = tag_length(0x0A, length)
-    outer = tag_length(0x0A, length + _lengths(inner))
-    head = pc.if_else(filled, pc.binary_join_element_wise(outer, inner, b""), b"\x0a\x00")
-    return pc.binary_join_element_wise(head, values, b"")
+    value = column.cast(pa.binary())
+    length = pc.binary_length(value).to_numpy(zero_copy_only=False).astype(np.int64)
+    list_size = np.where(mask, 1 + _varint_size(length) + length, 0)
+    return ([(b"\x0a", None), (list_size, None), (b"\x0a", mask), (length, mask)],
+            1 + _varint_size(list_size) + list_size, value)
 
 
-def entry_bytes(name: str, feature: Any) -> Any:
-    """The map entry (field 1 of Features) of one feature per row: ``0a <len> 0a <key> 12 <Feature>``."""
+def entry_parts(name: str, column: Any, kind: str, typed: bool) -> tuple[Any, Any, Any]:
+    """(head array, head lengths, value array or None) of one column's map entries,
+    ``0a <len> 0a <key> 12 <len> <Feature>``; the value (BYTES) follows the head."""
+    import numpy as np
+
+    rows = len(column)
+    key = name.encode("utf-8")
+    key_part = b"\x0a" + _varint(len(key)) + key + b"\x12"
+    if typed:
+        parts, feature_size, value = _feature(column, kind)
+    else:  # an empty Feature
+        parts, feature_size, value = [], np.zeros(rows, dtype=np.int64), None
+    size = len(key_part) + _varint_size(feature_size) + feature_size
+    array, lengths = heads([(b"\x0a", None), (size, None), (key_part, None), (feature_size, None)] + parts,
+                           rows)
+    return array, lengths, value
+
+
+def feature_bytes(column: Any, kind: str) -> Any:
+    """The serialized ``tf.train.Feature`` of every cell of a typed column (a partition key)."""
     import pyarrow.compute as pc
 
-    key = name.encode("utf-8")
-    head = b"\x0a" + _varint(len(key)) + key
-    feature_head = tag_length(0x12, _lengths(feature))
-    size = len(head) + _lengths(feature_head) + _lengths(feature)
-    return pc.binary_join_element_wise(tag_length(0x0A, size), head, feature_head, feature, b"")
+    parts, _, value = _feature(column, kind)
+    array, _ = heads(parts, len(column))
+    return array if value is None else pc.binary_join_element_wise(array, value, b"")
+
+
+def _varint_size(values: Any) -> Any:
+    import numpy as np
+    values = values.astype(np.uint64, copy=False)
+    size = np.ones(len(values), dtype=np.int64)
+    for k in range(1, 10):
+        size += values >= np.uint64(1 << (7 * k))
+    return size
 
 
 def _varint(value: int) -> bytes:
@@ -121,15 +148,29 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def encode_table(table: Any, header: list[str], types: list[str], typed: list[bool]) -> tuple[Any, dict[str, Any]]:
-    """(serialized tf.Example per row, name -> serialized Feature per row) of a string table."""
+def encode_table(table: Any, header: list[str], types: list[str], typed: list[bool],
+                 partition: str = "") -> tuple[Any, Any]:
+    """(serialized tf.Example per row, the partition feature's serialized Feature per row or
+    None) of a table of strings."""
     import pyarrow.compute as pc
 
-    features = {name: feature_bytes(table.column(i).combine_chunks(), types[i], typed[i])
-                for i, name in enumerate(header)}
-    entries = [entry_bytes(name, features[name]) for name in sorted(header)]
-    body = entries[0] if len(entries) == 1 else pc.binary_join_element_wise(*entries, b"")
-    return pc.binary_join_element_wise(tag_length(0x0A, _lengths(body)), body, b""), features
+    columns = {name: i for i, name in enumerate(header)}
+    pieces, total = [], 0
+    for name in sorted(header):
+        i = columns[name]
+        head, lengths, value = entry_parts(name, table.column(i).combine_chunks(), types[i], typed[i])
+        pieces.append(head)
+        total = total + lengths
+        if value is not None:
+            pieces.append(value)
+            total = total + pc.binary_length(value).to_numpy(zero_copy_only=False)
+    example_head, _ = heads([(b"\x0a", None), (total, None)], table.num_rows)
+    records = pc.binary_join_element_wise(example_head, *pieces, b"")
+    keys = None
+    if partition:
+        i = columns[partition]
+        keys = feature_bytes(table.column(i).combine_chunks(), types[i])
+    return records, keys
 
 
 def _bytes_and_offsets(array: Any) -> tuple[bytes, list[int]]:
@@ -208,7 +249,6 @@ class ArrowCsvToExamples:
         for _, _, table in csv_arrow.blocks(path, layout.header):
             if table.num_rows == 0:
                 continue
-            records, features = encode_table(table, layout.header, layout.types, layout.has_values)
-            keys = features[partition] if partition else None
+            records, keys = encode_table(table, layout.header, layout.types, layout.has_values, partition)
             for index, frames, count in framed_splits(records, keys, bounds, len(writers)):
                 writers[index].write_frames(frames, count)

@@ -96,6 +96,10 @@ TRICKY = [
     "f,g\n0.1000000000000000055511151231257827,1\n3.4028236e38,2.5\n1e-50,-0\n1e400,\n-0,3\n",
     # text after numbers (BYTES, warned), unicode, blank lines, CRLF endings, quoted empties
     "n,t,u\r\n1,ünï,x\r\n\r\n2,日本,\"\"\r\nabc,\"q,\"\"\",3\r\n\r\n4,,4\r\n",
+    # 19 digits within int64 (INT), int64's ends
+    "a,b\n1000000000000000000,9223372036854775807\n-9223372036854775808,-9223372036854775808\n",
+    # pyarrow's int cast reads 0x5 as 5; Python's int() does not: BYTES
+    "a,b\n4,1\n0x5,2\n",
     # a single column, no trailing newline
     "only\n3\n4\n-5",
 ]
@@ -126,8 +130,8 @@ def test_several_files_and_input_splits_identical(tmp_path, monkeypatch):
     "a,b\n 3,1\n4,2\n",          # whitespace around a number: Python's int() takes it
     "a,b\n1_000,1\n4,2\n",       # underscores
     "a,b\nnan,1\ninf,2\n",       # nan / inf
+    "a,b\n1.5,1\n1000000000000000000,2\n",  # 19 digits in a float column
     "a,b\n+3,1\n4,2\n",          # a plus sign
-    "a,b\n1000000000000000000,1\n4,2\n",  # 19 digits, within int64
     'a,b\n"multi\nline",1\n4,2\n',  # a quoted newline
     'a,b\nx"y,1\n4,2\n',         # a quote inside an unquoted field
     "\na,b\n1,2\n",              # a blank first line
