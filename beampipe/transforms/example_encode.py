@@ -12,7 +12,6 @@ The hash split and TFRecord framing then run per record on bytes only.
 """
 from __future__ import annotations
 
-import bisect
 import hashlib
 import struct
 from typing import Any, Iterator
@@ -25,31 +24,34 @@ from beampipe.transforms.example_io import crc32c_function, masked_crc
 Part = Any  # bytes (the same in every row), a uint64 array (one varint per row) or rows x n bytes
 
 
-def _part(part: Part, rows: int, only: Any) -> tuple[Any, Any]:
-    """(rows x width bytes, rows x width keep-mask) of one part of a row head."""
+def _part(part: Part, rows: int, only: Any) -> tuple[Any, Any, Any]:
+    """(rows x width bytes, rows x width keep-mask or None for all, bytes kept per row)
+    of one part of a row head."""
     import numpy as np
 
     if getattr(part, "ndim", 1) == 2:  # raw bytes, one row each
-        matrix, keep = part, np.ones(part.shape, dtype=bool)
+        matrix, keep, count = part, None, part.shape[1]
     elif isinstance(part, bytes):
         matrix = np.broadcast_to(np.frombuffer(part, dtype=np.uint8), (rows, len(part)))
-        keep = np.ones((rows, len(part)), dtype=bool)
+        keep, count = None, len(part)
     else:
         values = part.astype(np.uint64, copy=False)
         top = int(values.max()) if rows else 0
         width = 1
         while width < 10 and top >= 1 << (7 * width):
             width += 1
-        shifts = (7 * np.arange(width)).astype(np.uint64)
-        matrix = ((values[:, None] >> shifts[None, :]) & np.uint64(0x7F)).astype(np.uint8)
-        count = np.ones(rows, dtype=np.int64)
-        for k in range(1, width):
-            count += values >= np.uint64(1 << (7 * k))
-        keep = np.arange(width)[None, :] < count[:, None]
-        matrix[:, :-1] |= keep[:, 1:].astype(np.uint8) << 7  # continuation bit
+        if width == 1:
+            matrix, keep, count = values.astype(np.uint8)[:, None], None, 1
+        else:
+            shifts = (7 * np.arange(width)).astype(np.uint64)
+            matrix = ((values[:, None] >> shifts[None, :]) & np.uint64(0x7F)).astype(np.uint8)
+            count = _varint_size(values, width)
+            keep = np.arange(width)[None, :] < count[:, None]
+            matrix[:, :-1] |= keep[:, 1:].astype(np.uint8) << 7  # continuation bit
     if only is not None:
-        keep = keep & only[:, None]
-    return matrix, keep
+        full = np.ones(matrix.shape, dtype=bool) if keep is None else keep
+        keep, count = full & only[:, None], np.where(only, count, 0)
+    return matrix, keep, count
 
 
 def heads(parts: list[tuple[Part, Any]], rows: int) -> tuple[Any, Any]:
@@ -59,10 +61,15 @@ def heads(parts: list[tuple[Part, Any]], rows: int) -> tuple[Any, Any]:
     import pyarrow as pa
 
     built = [_part(part, rows, only) for part, only in parts]
-    matrix = np.hstack([m for m, _ in built])
-    keep = np.hstack([k for _, k in built])
-    lengths = keep.sum(axis=1, dtype=np.int64)
-    data = matrix.ravel() if keep.all() else matrix[keep]
+    matrix = np.hstack([m for m, _, _ in built])
+    lengths = np.zeros(rows, dtype=np.int64)
+    for _, _, count in built:
+        lengths += count
+    if all(keep is None for _, keep, _ in built):
+        data = matrix.ravel()
+    else:
+        keep = np.hstack([np.ones(m.shape, dtype=bool) if k is None else k for m, k, _ in built])
+        data = matrix[keep]
     offsets = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     array = pa.Array.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
@@ -130,11 +137,17 @@ def feature_bytes(column: Any, kind: str) -> Any:
     return array if value is None else pc.binary_join_element_wise(array, value, b"")
 
 
-def _varint_size(values: Any) -> Any:
+def _varint_size(values: Any, width: int = 10) -> Any:
+    """Bytes of each value's varint (``width``: the most any value needs, if known)."""
     import numpy as np
     values = values.astype(np.uint64, copy=False)
     size = np.ones(len(values), dtype=np.int64)
-    for k in range(1, 10):
+    if width == 10 and len(values):
+        top = int(values.max())
+        width = 1
+        while width < 10 and top >= 1 << (7 * width):
+            width += 1
+    for k in range(1, width):
         size += values >= np.uint64(1 << (7 * k))
     return size
 
@@ -173,12 +186,39 @@ def encode_table(table: Any, header: list[str], types: list[str], typed: list[bo
     return records, keys
 
 
-def _bytes_and_offsets(array: Any) -> tuple[bytes, list[int]]:
+def _records(array: Any) -> list[bytes]:
+    """The rows of an Arrow binary array as Python bytes."""
     import numpy as np
 
     _, offsets, data = array.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
-    return (data.to_pybytes() if data is not None else b""), bounds.tolist()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=4 * array.offset).tolist()
+    raw = data.to_pybytes() if data is not None else b""
+    return [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _masked(crcs: Any) -> Any:
+    """TFRecord's CRC mask, over an array of CRC32C values."""
+    import numpy as np
+    crcs = crcs.astype(np.uint64)
+    return ((((crcs >> np.uint64(15)) | (crcs << np.uint64(17))) + np.uint64(0xA282EAD8))
+            & np.uint64(0xFFFFFFFF)).astype("<u4")
+
+
+def bucket_of(keys: list[bytes], total: int) -> Any:
+    """``example_io.HashBuckets.bucket`` for many keys: sha256 read big-endian, modulo total
+    (Horner's rule over the digest's eight 32-bit words, exact for total < 2**32)."""
+    import numpy as np
+
+    sha256 = hashlib.sha256
+    digests = np.frombuffer(b"".join([sha256(key).digest() for key in keys]), dtype=">u4")
+    words = digests.reshape(len(keys), 8).astype(np.uint64)
+    if total >= 1 << 32:
+        return np.array([int.from_bytes(sha256(key).digest(), "big") % total for key in keys])
+    acc = np.zeros(len(keys), dtype=np.uint64)
+    modulus = np.uint64(total)
+    for k in range(8):  # acc < total < 2**32, so acc * 2**32 + word fits in 64 bits
+        acc = ((acc << np.uint64(32)) | words[:, k]) % modulus
+    return acc
 
 
 def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: int) -> Iterator[tuple[int, bytes, int]]:
@@ -188,32 +228,49 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: in
     total buckets, then the cumulative range; a frame is length, its masked CRC32C, the
     record, its masked CRC32C.
     """
-    data, offsets = _bytes_and_offsets(records)
-    key_data, key_offsets = _bytes_and_offsets(keys) if keys is not None else (data, offsets)
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = _records(records)
+    count = len(rows)
     crc32c = crc32c_function()
-    pack_len, pack_crc = struct.Struct("<Q").pack, struct.Struct("<I").pack
-    heads: dict[int, bytes] = {}
-    parts: list[list[bytes]] = [[] for _ in range(outputs)]
-    total = bounds[-1] if bounds else 1
-    sha256, from_bytes, find = hashlib.sha256, int.from_bytes, bisect.bisect
-    last = outputs - 1
-    for i in range(len(offsets) - 1):
-        record = data[offsets[i]:offsets[i + 1]]
-        size = len(record)
-        head = heads.get(size)
-        if head is None:
-            length = pack_len(size)
-            head = heads[size] = length + pack_crc(masked_crc(length, crc32c))
-        crc = crc32c(record)
-        frame = (head, record, pack_crc((((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF))
-        if bounds:
-            key = record if keys is None else key_data[key_offsets[i]:key_offsets[i + 1]]
-            index = find(bounds, from_bytes(sha256(key).digest(), "big") % total)
-            parts[index if index < last else last].extend(frame)
-        else:
-            parts[0].extend(frame)
-    for index, chunks in enumerate(parts):
-        yield index, b"".join(chunks), len(chunks) // 3
+    lengths = pc.binary_length(records).to_numpy(zero_copy_only=False).astype("<u8")
+    head = np.empty((count, 12), dtype=np.uint8)
+    head[:, :8] = lengths.view(np.uint8).reshape(count, 8)
+    sizes, where = np.unique(lengths, return_inverse=True)
+    size_crcs = np.array([masked_crc(struct.pack("<Q", int(size)), crc32c) for size in sizes], dtype="<u4")
+    head[:, 8:] = size_crcs[where].view(np.uint8).reshape(count, 4) if count else head[:, 8:]
+    tail = _masked(np.fromiter(map(crc32c, rows), dtype=np.uint64, count=count)).view(np.uint8)
+    frames = pc.binary_join_element_wise(_fixed(head), records, _fixed(tail.reshape(count, 4)), b"")
+    if not bounds:
+        yield 0, _data(frames), count
+        return
+    key_rows = rows if keys is None else _records(keys)
+    bucket = bucket_of(key_rows, bounds[-1])
+    split = np.minimum(np.searchsorted(np.array(bounds, dtype=np.uint64), bucket, side="right"), outputs - 1)
+    for index in range(outputs):
+        chosen = np.flatnonzero(split == index)
+        if len(chosen):
+            yield index, _data(frames.take(pa.array(chosen))), len(chosen)
+
+
+def _fixed(matrix: Any) -> Any:
+    """Rows of a 2-D uint8 matrix as an Arrow binary array."""
+    import numpy as np
+    import pyarrow as pa
+    rows, width = matrix.shape
+    offsets = np.arange(rows + 1, dtype=np.int32) * width
+    return pa.Array.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
+                                                     pa.py_buffer(np.ascontiguousarray(matrix))])
+
+
+def _data(array: Any) -> bytes:
+    """All the bytes of an Arrow binary array's rows, concatenated."""
+    import numpy as np
+    _, offsets, data = array.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
+    return data.to_pybytes()[bounds[0]:bounds[-1]] if data is not None else b""
 
 
 class ArrowCsvToExamples:
