@@ -35,6 +35,44 @@ _QUOTED_LINE = re.compile(rb"^" + _FIELD + rb"(?:," + _FIELD + rb")*\r?$")
 _LINE_WITH_QUOTE = re.compile(rb'[^\n]*"[^\n]*')
 
 
+def const(value: str | bytes | int) -> Any:
+    """An Arrow scalar (string, binary or int64) built from buffers: ``pa.scalar`` and
+    Python constants in ``pyarrow.compute`` calls import pandas (about 0.4 s) to check for
+    its types."""
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(value, int):
+        return pa.Array.from_buffers(pa.int64(), 1, [None, pa.py_buffer(np.array([value], np.int64))])[0]
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    kind = pa.string() if isinstance(value, str) else pa.binary()
+    offsets = np.array([0, len(data)], dtype=np.int32)
+    return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])[0]
+
+
+def int64_array(values: Any) -> Any:
+    """A numpy integer array as an Arrow int64 array (no pandas import, see ``const``)."""
+    import numpy as np
+    import pyarrow as pa
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def as_numpy(array: Any) -> Any:
+    """A null-free Arrow boolean or fixed-width numeric array as numpy, read from its buffer
+    (pyarrow 10's ``to_numpy`` imports pandas; booleans go through uint8)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    boolean = array.type == pa.bool_()
+    if boolean:
+        array = pc.cast(array, pa.uint8())
+    assert array.null_count == 0, "as_numpy: nulls"
+    dtype = np.dtype(array.type.to_pandas_dtype())
+    values = np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+    return values.view(bool) if boolean else values
+
+
 class Unsupported(Exception):
     """The file holds something the fast path does not read exactly as ``csv_decode``."""
 
@@ -118,7 +156,7 @@ def _scan_column(column: Any) -> tuple[str, bool, int | None]:
     import numpy as np
     import pyarrow.compute as pc
 
-    filled = pc.greater(pc.binary_length(column), 0)
+    filled = pc.greater(pc.binary_length(column), const(0))
     if not pc.any(filled).as_py():
         return INT, False, None
     quick = _quick_kind(column, filled)
@@ -134,7 +172,7 @@ def _scan_column(column: Any) -> tuple[str, bool, int | None]:
     odd = pc.and_(other, pc.invert(plain))
     if not pc.any(odd).as_py():
         return FLOAT, True, None
-    rows = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(as_numpy(odd))
     for row in rows.tolist():
         value = column[row].as_py()
         if _kind(value) != BYTES:
@@ -169,7 +207,7 @@ def _quick_kind(column: Any, filled: Any) -> str | None:
     used = set(np.flatnonzero(_chars(column)).tolist())
     if not used <= _FLOAT_CHARS:
         return None
-    values = pc.if_else(filled, column, "0")
+    values = pc.if_else(filled, column, const("0"))
     if used <= _INT_CHARS:
         try:
             pc.cast(values, pa.int64())

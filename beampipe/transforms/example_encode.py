@@ -17,6 +17,7 @@ import struct
 from typing import Any, Iterator
 
 from beampipe.transforms import csv_arrow
+from beampipe.transforms.csv_arrow import as_numpy, const, int64_array
 from beampipe.transforms.csv_decode import BYTES, FLOAT, INT
 from beampipe.transforms.example_io import crc32c_function, masked_crc
 
@@ -85,17 +86,17 @@ def _feature(column: Any, kind: str) -> tuple[list[tuple[Part, Any]], Any, Any]:
     import pyarrow.compute as pc
 
     rows = len(column)
-    filled = pc.greater(pc.binary_length(column), 0)
-    mask = filled.to_numpy(zero_copy_only=False)
+    filled = pc.greater(pc.binary_length(column), const(0))
+    mask = as_numpy(filled)
     if kind == INT:  # 1a <len> 0a <n> <varint>; empty: 1a 00
-        values = pc.cast(pc.if_else(filled, column, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+        values = as_numpy(pc.cast(pc.if_else(filled, column, const("0")), pa.int64()))
         values = values.view(np.uint64)
         n = _varint_size(values)
         inner = np.where(mask, n + 2, 0)
         return ([(b"\x1a", None), (inner, None), (b"\x0a", mask), (n, mask), (values, mask)],
                 2 + inner, None)
     if kind == FLOAT:  # 12 06 0a 04 <float32 LE>; empty: 12 00
-        doubles = pc.cast(pc.if_else(filled, column, "0"), pa.float64()).to_numpy(zero_copy_only=False)
+        doubles = as_numpy(pc.cast(pc.if_else(filled, column, const("0")), pa.float64()))
         with np.errstate(over="ignore"):  # beyond float32: inf, as protobuf stores it
             floats = doubles.astype("<f4").view(np.uint32).astype(np.uint64)
         # four raw bytes as a "part": little-endian, one byte per column of the matrix
@@ -103,8 +104,8 @@ def _feature(column: Any, kind: str) -> tuple[list[tuple[Part, Any]], Any, Any]:
         return ([(b"\x12", None), (np.where(mask, 6, 0), None), (b"\x0a\x04", mask),
                  (np.stack(raw, axis=1), mask)], np.where(mask, 8, 2), None)
     assert kind == BYTES, kind  # 0a <len> 0a <len> <utf-8>; empty: 0a 00
-    value = column.cast(pa.binary())
-    length = pc.binary_length(value).to_numpy(zero_copy_only=False).astype(np.int64)
+    value = pc.cast(column, pa.binary())
+    length = as_numpy(pc.binary_length(value)).astype(np.int64)
     list_size = np.where(mask, 1 + _varint_size(length) + length, 0)
     return ([(b"\x0a", None), (list_size, None), (b"\x0a", mask), (length, mask)],
             1 + _varint_size(list_size) + list_size, value)
@@ -134,7 +135,7 @@ def feature_bytes(column: Any, kind: str) -> Any:
 
     parts, _, value = _feature(column, kind)
     array, _ = heads(parts, len(column))
-    return array if value is None else pc.binary_join_element_wise(array, value, b"")
+    return array if value is None else pc.binary_join_element_wise(array, value, const(b""))
 
 
 def _varint_size(values: Any, width: int = 10) -> Any:
@@ -176,9 +177,9 @@ def encode_table(table: Any, header: list[str], types: list[str], typed: list[bo
         total = total + lengths
         if value is not None:
             pieces.append(value)
-            total = total + pc.binary_length(value).to_numpy(zero_copy_only=False)
+            total = total + as_numpy(pc.binary_length(value))
     example_head, _ = heads([(b"\x0a", None), (total, None)], table.num_rows)
-    records = pc.binary_join_element_wise(example_head, *pieces, b"")
+    records = pc.binary_join_element_wise(example_head, *pieces, const(b""))
     keys = None
     if partition:
         i = columns[partition]
@@ -235,14 +236,14 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: in
     rows = _records(records)
     count = len(rows)
     crc32c = crc32c_function()
-    lengths = pc.binary_length(records).to_numpy(zero_copy_only=False).astype("<u8")
+    lengths = as_numpy(pc.binary_length(records)).astype("<u8")
     head = np.empty((count, 12), dtype=np.uint8)
     head[:, :8] = lengths.view(np.uint8).reshape(count, 8)
     sizes, where = np.unique(lengths, return_inverse=True)
     size_crcs = np.array([masked_crc(struct.pack("<Q", int(size)), crc32c) for size in sizes], dtype="<u4")
     head[:, 8:] = size_crcs[where].view(np.uint8).reshape(count, 4) if count else head[:, 8:]
     tail = _masked(np.fromiter(map(crc32c, rows), dtype=np.uint64, count=count)).view(np.uint8)
-    frames = pc.binary_join_element_wise(_fixed(head), records, _fixed(tail.reshape(count, 4)), b"")
+    frames = pc.binary_join_element_wise(_fixed(head), records, _fixed(tail.reshape(count, 4)), const(b""))
     if not bounds:
         yield 0, _data(frames), count
         return
@@ -252,7 +253,7 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: in
     for index in range(outputs):
         chosen = np.flatnonzero(split == index)
         if len(chosen):
-            yield index, _data(frames.take(pa.array(chosen))), len(chosen)
+            yield index, _data(pc.take(frames, int64_array(chosen))), len(chosen)
 
 
 def _fixed(matrix: Any) -> Any:
@@ -303,9 +304,24 @@ class ArrowCsvToExamples:
             for count in buckets:
                 total += int(count)
                 bounds.append(total)
-        for _, _, table in csv_arrow.blocks(path, layout.header):
-            if table.num_rows == 0:
-                continue
-            records, keys = encode_table(table, layout.header, layout.types, layout.has_values, partition)
-            for index, frames, count in framed_splits(records, keys, bounds, len(writers)):
+        from concurrent.futures import ThreadPoolExecutor
+
+        def write(outputs: list[tuple[int, bytes, int]]) -> None:
+            for index, frames, count in outputs:
                 writers[index].write_frames(frames, count)
+
+        # gzip (zlib releases the GIL) runs in one thread, in order, one block behind the
+        # encoding: a second core overlaps them; at most two blocks are held
+        with ThreadPoolExecutor(1, thread_name_prefix="tfrecord-gzip") as pool:
+            pending = None
+            for _, _, table in csv_arrow.blocks(path, layout.header):
+                if table.num_rows == 0:
+                    continue
+                records, keys = encode_table(table, layout.header, layout.types, layout.has_values, partition)
+                outputs = list(framed_splits(records, keys, bounds, len(writers)))
+                del records, keys, table
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(write, outputs)
+            if pending is not None:
+                pending.result()
