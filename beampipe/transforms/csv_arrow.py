@@ -69,7 +69,8 @@ def as_numpy(array: Any) -> Any:
         array = pc.cast(array, pa.uint8())
     assert array.null_count == 0, "as_numpy: nulls"
     dtype = np.dtype(array.type.to_pandas_dtype())
-    values = np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+    values = np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array),
+                           offset=array.offset * dtype.itemsize)
     return values.view(bool) if boolean else values
 
 
@@ -187,7 +188,9 @@ def _chars(column: Any) -> Any:
 
     _, offsets, data = column.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=4 * column.offset)
-    raw = np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]] if data is not None else np.zeros(0, np.uint8)
+    if data is None:
+        return np.zeros(256, dtype=bool)
+    raw = np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]]
     return np.bincount(raw, minlength=256) > 0
 
 

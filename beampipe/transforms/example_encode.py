@@ -211,10 +211,11 @@ def bucket_of(keys: list[bytes], total: int) -> Any:
     import numpy as np
 
     sha256 = hashlib.sha256
+    if total >= 1 << 32:
+        return np.array([int.from_bytes(sha256(key).digest(), "big") % total for key in keys],
+                        dtype=np.uint64)
     digests = np.frombuffer(b"".join([sha256(key).digest() for key in keys]), dtype=">u4")
     words = digests.reshape(len(keys), 8).astype(np.uint64)
-    if total >= 1 << 32:
-        return np.array([int.from_bytes(sha256(key).digest(), "big") % total for key in keys])
     acc = np.zeros(len(keys), dtype=np.uint64)
     modulus = np.uint64(total)
     for k in range(8):  # acc < total < 2**32, so acc * 2**32 + word fits in 64 bits
@@ -222,7 +223,8 @@ def bucket_of(keys: list[bytes], total: int) -> Any:
     return acc
 
 
-def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: int) -> Iterator[tuple[int, bytes, int]]:
+def framed_splits(records: Any, keys: Any, bounds: list[int] | None,
+                  outputs: int) -> Iterator[tuple[int, bytes, int]]:
     """(output index, TFRecord frames, record count) per output, rows in order.
 
     The split is ``example_io.HashBuckets``' rule: sha256 of the key, big-endian, modulo the
@@ -230,7 +232,6 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: in
     record, its masked CRC32C.
     """
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     rows = _records(records)
@@ -243,7 +244,8 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None, outputs: in
     size_crcs = np.array([masked_crc(struct.pack("<Q", int(size)), crc32c) for size in sizes], dtype="<u4")
     head[:, 8:] = size_crcs[where].view(np.uint8).reshape(count, 4) if count else head[:, 8:]
     tail = _masked(np.fromiter(map(crc32c, rows), dtype=np.uint64, count=count)).view(np.uint8)
-    frames = pc.binary_join_element_wise(_fixed(head), records, _fixed(tail.reshape(count, 4)), const(b""))
+    frames = pc.binary_join_element_wise(_fixed(head), records, _fixed(tail.reshape(count, 4)),
+                                         const(b""))
     if not bounds:
         yield 0, _data(frames), count
         return
@@ -283,8 +285,7 @@ class ArrowCsvToExamples:
 
     def __init__(self, fallback: Any) -> None:
         self.fallback = fallback
-        self.layout = fallback.layout
-        layout = fallback.layout
+        self.layout = layout = fallback.layout
         partition = fallback.partition_feature
         if partition:  # a FLOAT or untyped key column: the Python path gives TFX's error
             column = layout.header.index(partition)
@@ -298,13 +299,14 @@ class ArrowCsvToExamples:
         """Encode the file block by block into ``writers``; ``csv_arrow.Unsupported`` (before
         or after some writes) means: start the file again on the Python path."""
         layout, partition = self.layout, self.fallback.partition_feature
+        from concurrent.futures import ThreadPoolExecutor
+
         bounds = None
         if buckets:
             bounds, total = [], 0
             for count in buckets:
                 total += int(count)
                 bounds.append(total)
-        from concurrent.futures import ThreadPoolExecutor
 
         def write(outputs: list[tuple[int, bytes, int]]) -> None:
             for index, frames, count in outputs:
@@ -317,7 +319,8 @@ class ArrowCsvToExamples:
             for _, _, table in csv_arrow.blocks(path, layout.header):
                 if table.num_rows == 0:
                     continue
-                records, keys = encode_table(table, layout.header, layout.types, layout.has_values, partition)
+                records, keys = encode_table(table, layout.header, layout.types, layout.has_values,
+                                             partition)
                 outputs = list(framed_splits(records, keys, bounds, len(writers)))
                 del records, keys, table
                 if pending is not None:

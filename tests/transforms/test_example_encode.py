@@ -20,14 +20,16 @@ from beampipe.proto import Input, Output, SplitConfig
 from beampipe.transforms import csv_arrow, example_encode
 
 
-def _run(component, root, name: str) -> tuple[Examples, dict[str, bytes]]:
+def _run(component, root, name: str,
+         beam_args: list[str] | None = None) -> tuple[Examples, dict[str, bytes]]:
     ctx = ExecContext(node_id="ExampleGen", run_id="r1", pipeline_name="t", pipeline_root=str(root),
                       inputs={}, outputs={"examples": [Examples(uri=str(root / name))]},
-                      exec_properties=component.exec_properties, temp_dir=str(root / "tmp" / name))
+                      exec_properties=component.exec_properties, temp_dir=str(root / "tmp" / name),
+                      beam_pipeline_args=beam_args or [])
     type(component).execute(ctx)
     out = ctx.output("examples")
-    files = {os.path.relpath(f, out.uri): open(f, "rb").read()
-             for f in sorted(glob.glob(os.path.join(out.uri, "**", "*"), recursive=True)) if os.path.isfile(f)}
+    paths = sorted(glob.glob(os.path.join(out.uri, "**", "*"), recursive=True))
+    files = {os.path.relpath(f, out.uri): open(f, "rb").read() for f in paths if os.path.isfile(f)}
     return out, files
 
 
@@ -74,18 +76,58 @@ def test_penguins_identical(penguin_csv, tmp_path, monkeypatch):
     shutil.copy(penguin_csv, base / "penguins.csv")
     files = compare(CsvExampleGen(input_base=str(base)), tmp_path, monkeypatch)
     examples = parsed(files)
-    assert sum(len(v) for v in examples.values()) == 334 or sum(len(v) for v in examples.values()) > 300
+    assert sum(len(v) for v in examples.values()) == 344  # every data row of the file
 
 
-def test_taxi_identical_with_partition_feature(tmp_path, monkeypatch):
+@pytest.mark.parametrize("partition", ["", "company", "pickup_community_area"])  # none, BYTES, INT
+def test_taxi_identical_with_partition_feature(partition, tmp_path, monkeypatch):
     from benchmarks.make_taxi_csv import write
     base = tmp_path / "in"
     write(3000, str(base / "taxi.csv"))
-    compare(CsvExampleGen(input_base=str(base)), tmp_path / "a", monkeypatch)
     config = Output(split_config=SplitConfig(splits=[
         SplitConfig.Split(name="a", hash_buckets=3), SplitConfig.Split(name="b", hash_buckets=5),
-        SplitConfig.Split(name="c", hash_buckets=1)], partition_feature_name="company"))
-    compare(CsvExampleGen(input_base=str(base), output_config=config), tmp_path / "b", monkeypatch)
+        SplitConfig.Split(name="c", hash_buckets=1)], partition_feature_name=partition))
+    files = compare(CsvExampleGen(input_base=str(base), output_config=config if partition else None),
+                    tmp_path, monkeypatch)
+    examples = parsed(files)
+    assert sum(len(v) for v in examples.values()) == 3000
+    first = next(e for v in examples.values() for e in v)
+    from benchmarks.make_taxi_csv import HEADER
+    assert set(first.features.feature) == set(HEADER)
+
+
+def test_beam_path_writes_the_same_bytes(tmp_path):
+    """With Beam args the per-file writes run in Beam's DoFn, through the same fast path."""
+    from benchmarks.make_taxi_csv import write
+    base = tmp_path / "in"
+    for k in range(2):
+        write(500, str(base / f"taxi{k}.csv"), seed=k)
+    _, local = _run(CsvExampleGen(input_base=str(base)), tmp_path, "local")
+    _, beam = _run(CsvExampleGen(input_base=str(base)), tmp_path, "beam", ["--direct_num_workers=1"])
+    assert local == beam and len(local) == 4
+
+
+def test_fast_path_imports_neither_tensorflow_nor_pandas(tmp_path):
+    import subprocess
+    import sys
+    base = tmp_path / "in"
+    base.mkdir()
+    (base / "d.csv").write_text("a,b,c\n1,2.5,x\n,3,\n")
+    code = f"""
+import sys
+from beampipe.components.base import ExecContext
+from beampipe.components.example_gen import CsvExampleGen
+from beampipe.metadata.artifacts import Examples
+gen = CsvExampleGen(input_base={str(base)!r})
+ctx = ExecContext(node_id="g", run_id="r", pipeline_name="p", pipeline_root={str(tmp_path)!r}, inputs={{}},
+                  outputs={{"examples": [Examples(uri={str(tmp_path / "out")!r})]}},
+                  exec_properties=gen.exec_properties, temp_dir={str(tmp_path / "tmp")!r})
+CsvExampleGen.execute(ctx)
+print(sorted(m for m in ("tensorflow", "pandas", "apache_beam") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 TRICKY = [
