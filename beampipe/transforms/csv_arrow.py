@@ -104,13 +104,14 @@ def read_header(path: str) -> tuple[list[str], int]:
     return header, len(first)
 
 
-def blocks(path: str, header: list[str], block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes, Any]]:
+def blocks(path: str, header: list[str], block_bytes: int = 0) -> Iterator[tuple[int, bytes, Any]]:
     """(line number of the block's first line, raw block, pyarrow Table of strings) for the
-    data rows of a file, in newline-aligned blocks of about ``block_bytes``."""
+    data rows of a file, in newline-aligned blocks of about ``block_bytes`` (``BLOCK_BYTES``)."""
     import pyarrow as pa
     from pyarrow import csv as pcsv
 
     _, skip = read_header(path)
+    block_bytes = block_bytes or BLOCK_BYTES
     read = pcsv.ReadOptions(column_names=header, use_threads=False, block_size=1 << 24)
     parse = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True)
     convert = pcsv.ConvertOptions(column_types={name: pa.string() for name in header},

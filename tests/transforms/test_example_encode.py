@@ -142,8 +142,8 @@ TRICKY = [
     "a,b\n1000000000000000000,9223372036854775807\n-9223372036854775808,-9223372036854775808\n",
     # pyarrow's int cast reads 0x5 as 5; Python's int() does not: BYTES
     "a,b\n4,1\n0x5,2\n",
-    # a single column, no trailing newline
-    "only\n3\n4\n-5",
+    # a single column: a quoted empty cell is a row, a blank line is not; no trailing newline
+    'only\n3\n""\n\n4\n-5',
 ]
 
 
@@ -204,21 +204,20 @@ def test_bad_csv_keeps_the_python_message(content, expected, tmp_path):
     assert str(base / "bad.csv") in str(err.value) and expected in str(err.value)
 
 
-def test_small_blocks_give_the_same_layout_and_lines(tmp_path, caplog):
+def test_small_blocks_give_the_same_layout_lines_and_bytes(tmp_path, monkeypatch):
     from beampipe.transforms.csv_decode import scan_csv
-    path = tmp_path / "data.csv"
+    base = tmp_path / "in"
+    base.mkdir()
+    path = base / "data.csv"
     path.write_text("a,b,c\n" + "".join(f"{r},{r}.5,{r}\n" for r in range(500)) + "\nzz,1,2\n3,x,\n")
-    monkey_blocks = csv_arrow.blocks
-    try:
-        csv_arrow.blocks = lambda p, h, block_bytes=0: monkey_blocks(p, h, 64)
-        fast = csv_arrow.fast_scan([str(path)])
-    finally:
-        csv_arrow.blocks = monkey_blocks
+    monkeypatch.setattr(csv_arrow, "BLOCK_BYTES", 64)
+    fast = csv_arrow.fast_scan([str(path)])
     slow = scan_csv([str(path)])
     assert fast is not None
     assert (fast.header, fast.types, fast.rows, fast.first_text, fast.has_values) == \
         (slow.header, slow.types, slow.rows, slow.first_text, slow.has_values)
     assert fast.first_text[0][1] == 503
+    compare(CsvExampleGen(input_base=str(base)), tmp_path, monkeypatch)
 
 
 def test_gzip_bytes_do_not_depend_on_write_sizes(tmp_path):
