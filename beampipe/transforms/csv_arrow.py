@@ -141,15 +141,17 @@ def blocks(path: str, header: list[str], block_bytes: int = 0) -> Iterator[tuple
 
 
 def line_of_row(block: bytes, first_line: int, row: int) -> int:
-    """The file line of data row ``row`` of a block (blank lines hold no row)."""
-    if b"\n\n" not in block and b"\n\r\n" not in block and not block.startswith((b"\n", b"\r\n")):
-        return first_line + row
-    for offset, raw in enumerate(block.split(b"\n")):
-        if raw not in (b"", b"\r"):
-            if row == 0:
-                return first_line + offset
-            row -= 1
-    raise AssertionError("row beyond the block")
+    """The file line of data row ``row`` of a block (a blank line, ``\n`` or ``\r\n``, holds no row)."""
+    import numpy as np
+
+    raw = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 0x0A)
+    if not len(ends) or ends[-1] != len(raw) - 1:  # the file's last line, without a newline
+        ends = np.append(ends, len(raw))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    size = ends - starts
+    blank = (size == 0) | ((size == 1) & (raw[np.minimum(starts, len(raw) - 1)] == 0x0D))
+    return first_line + int(np.flatnonzero(~blank)[row])
 
 
 def _scan_column(column: Any) -> tuple[str, bool, int | None]:
@@ -183,20 +185,15 @@ def _scan_column(column: Any) -> tuple[str, bool, int | None]:
     raise AssertionError("unreachable")
 
 
-def _chars(column: Any) -> Any:
-    """The set of bytes the column's values use, as a 256-entry bool array."""
+def _chars(column: Any) -> bytes:
+    """The bytes of the column's values but digits and ``-`` (b"" when there are none else)."""
     import numpy as np
 
     _, offsets, data = column.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=4 * column.offset)
     if data is None:
-        return np.zeros(256, dtype=bool)
-    raw = np.frombuffer(data, dtype=np.uint8)[bounds[0]:bounds[-1]]
-    return np.bincount(raw, minlength=256) > 0
-
-
-_INT_CHARS = frozenset(b"0123456789-")
-_FLOAT_CHARS = frozenset(b"0123456789-.eE+")
+        return b""
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(column) + 1, offset=4 * column.offset)
+    return bytes(memoryview(data)[int(bounds[0]):int(bounds[-1])]).translate(None, b"0123456789-")
 
 
 def _quick_kind(column: Any, filled: Any) -> str | None:
@@ -204,15 +201,14 @@ def _quick_kind(column: Any, filled: Any) -> str | None:
     the number forms both it and Python read alike (pyarrow alone takes ``0x5``); else None
     (then the regexes decide). A digit string of 19+ characters is left to them too: beyond
     int64 it is BYTES, not FLOAT."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    used = set(np.flatnonzero(_chars(column)).tolist())
-    if not used <= _FLOAT_CHARS:
+    other = _chars(column)
+    if other.translate(None, b".eE+"):
         return None
     values = pc.if_else(filled, column, const("0"))
-    if used <= _INT_CHARS:
+    if not other:
         try:
             pc.cast(values, pa.int64())
             return INT

@@ -85,7 +85,6 @@ def _feature(column: Any, kind: str) -> tuple[list[tuple[Part, Any]], Any, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    rows = len(column)
     filled = pc.greater(pc.binary_length(column), const(0))
     mask = as_numpy(filled)
     if kind == INT:  # 1a <len> 0a <n> <varint>; empty: 1a 00
