@@ -30,6 +30,9 @@ from beampipe.metadata.artifacts import (ExampleAnomalies, Examples, ExampleStat
                                          TransformGraph)
 
 
+RATES: dict[str, float] = {}  # seconds per step, for the figures table
+
+
 def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -48,6 +51,7 @@ def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int):
     started, cpu = time.time(), time.process_time()
     cls.execute(ctx)
     seconds, cpu = time.time() - started, time.process_time() - cpu
+    RATES[name] = seconds
     rate = f"{rows / seconds:10.0f} rows/s" if rows else f"{'-':>10s} (reads statistics, not rows)"
     # CPU seconds of this process (all its threads): on a shared machine, wall time also counts waiting
     print(f"{name:18s} {seconds:8.1f} s  {rate}  cpu {cpu:6.1f} s  peak RSS {peak_rss_mb():7.0f} MB", flush=True)
@@ -58,8 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--work", default="")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave benchmarks/README.md alone")
     parser.add_argument("--only", choices=["CsvExampleGen"], default="",
-                        help="time only this component (the data is still generated)")
+                        help="time only this component (the data is still generated; nothing is recorded)")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="beampipe-bench-")
     data = os.path.join(work, "data")
@@ -84,6 +89,11 @@ def main() -> None:
              TransformGraph, transform.exec_properties, work, args.rows)
     print(f"{'total':18s} {time.time() - total:8.1f} s  rows {args.rows}  peak RSS {peak_rss_mb():.0f} MB "
           f"(self and children)")
+    if not args.no_record and not args.only:
+        from benchmarks.results import record
+        record("data_components.py", f"ExampleGen / StatisticsGen / Transform at {args.rows:,} rows, one core",
+               " / ".join(f"{args.rows / RATES[c] / 1000:.1f}k" for c in ("CsvExampleGen", "StatisticsGen", "Transform"))
+               + f" rows/s; peak RSS {peak_rss_mb() / 1024:.2f} GB", f"python benchmarks/data_components.py --rows {args.rows}")
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 
