@@ -231,3 +231,26 @@ def test_gzip_bytes_do_not_depend_on_write_sizes(tmp_path):
                 f.write(data[start:start + step])
         outs.append(path.read_bytes())
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_a_file_the_writer_refuses_midway_is_written_again_by_the_python_path(tmp_path, monkeypatch):
+    """``Unsupported`` after some blocks were written (the file changed since the scan, say):
+    the shards are dropped and the file is written again, whole, by the Python path."""
+    from benchmarks.make_taxi_csv import write
+    base = tmp_path / "in"
+    write(2000, str(base / "taxi.csv"))
+    _, expected = _run(CsvExampleGen(input_base=str(base)), tmp_path, "expected")
+    real_blocks = csv_arrow.blocks
+    calls = []
+
+    def refusing(path, header, block_bytes=0):
+        for number, item in enumerate(real_blocks(path, header, 4096)):
+            if number == 3 and calls:  # the write pass (the scan pass came first)
+                raise csv_arrow.Unsupported("changed")
+            yield item
+        calls.append(path)
+
+    monkeypatch.setattr(csv_arrow, "blocks", refusing)
+    _, again = _run(CsvExampleGen(input_base=str(base)), tmp_path, "again")
+    assert calls and again == expected
+    assert not glob.glob(str(tmp_path / "again" / "**" / "*.part"), recursive=True)
