@@ -110,9 +110,10 @@ def _feature(column: Any, kind: str) -> tuple[list[tuple[Part, Any]], Any, Any]:
             1 + _varint_size(list_size) + list_size, value)
 
 
-def entry_parts(name: str, column: Any, kind: str, typed: bool) -> tuple[Any, Any, Any]:
-    """(head array, head lengths, value array or None) of one column's map entries,
-    ``0a <len> 0a <key> 12 <len> <Feature>``; the value (BYTES) follows the head."""
+def entry_parts(name: str, column: Any, kind: str, typed: bool) -> tuple[list[Any], Any]:
+    """(pieces, byte length per row) of one column's map entries,
+    ``0a <len> 0a <key> 12 <len> <Feature>``: per-row heads (Arrow binary arrays), the key as
+    one scalar (no per-row copy until the final join), and a BYTES column's values."""
     import numpy as np
 
     rows = len(column)
@@ -123,9 +124,10 @@ def entry_parts(name: str, column: Any, kind: str, typed: bool) -> tuple[Any, An
     else:  # an empty Feature
         parts, feature_size, value = [], np.zeros(rows, dtype=np.int64), None
     size = len(key_part) + _varint_size(feature_size) + feature_size
-    array, lengths = heads([(b"\x0a", None), (size, None), (key_part, None), (feature_size, None)] + parts,
-                           rows)
-    return array, lengths, value
+    first, first_len = heads([(b"\x0a", None), (size, None)], rows)
+    second, _ = heads([(feature_size, None)] + parts, rows)
+    pieces = [first, const(key_part), second] + ([] if value is None else [value])
+    return pieces, first_len + size
 
 
 def feature_bytes(column: Any, kind: str) -> Any:
@@ -171,12 +173,9 @@ def encode_table(table: Any, header: list[str], types: list[str], typed: list[bo
     pieces, total = [], 0
     for name in sorted(header):
         i = columns[name]
-        head, lengths, value = entry_parts(name, table.column(i).combine_chunks(), types[i], typed[i])
-        pieces.append(head)
+        column_pieces, lengths = entry_parts(name, table.column(i).combine_chunks(), types[i], typed[i])
+        pieces += column_pieces
         total = total + lengths
-        if value is not None:
-            pieces.append(value)
-            total = total + as_numpy(pc.binary_length(value))
     example_head, _ = heads([(b"\x0a", None), (total, None)], table.num_rows)
     records = pc.binary_join_element_wise(example_head, *pieces, const(b""))
     keys = None
