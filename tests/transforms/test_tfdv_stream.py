@@ -128,7 +128,6 @@ def test_edge_cases_over_several_shards_equal_beam(tmp_path):
 
 def test_unsupported_options_go_through_beam():
     import tensorflow_data_validation as tfdv
-    from tensorflow_metadata.proto.v0 import statistics_pb2  # noqa: F401
     assert tfdv_stream.supported(tfdv.StatsOptions())
     assert not tfdv_stream.supported(tfdv.StatsOptions(experimental_slice_functions=[lambda rb: []]))
     assert not tfdv_stream.supported(tfdv.StatsOptions(experimental_result_partitions=2))
