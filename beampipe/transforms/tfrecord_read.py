@@ -13,6 +13,7 @@ import zlib
 from typing import Any, Callable, Iterator
 
 READ_BLOCK = 4 << 20  # compressed bytes read at a time
+FIRST_BLOCK = 64 << 10  # ... except the first read
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")
 
@@ -37,7 +38,7 @@ def masked(crc: int) -> int:
 def _blocks(path: str) -> Iterator[bytes]:
     """The file's bytes in large blocks, inflated when it is gzip (concatenated members too)."""
     with open(path, "rb") as f:
-        first = f.read(READ_BLOCK)
+        first = f.read(min(READ_BLOCK, FIRST_BLOCK))  # small: first_record() needs little
         if first[:2] != b"\x1f\x8b":
             while first:
                 yield first
