@@ -71,6 +71,7 @@ def record_chunks(path: str, crc32c: Any = None) -> Iterator[list[bytes]]:
     crc32c = crc32c or crc32c_function()
     unpack_header, unpack_footer = _HEADER.unpack_from, _FOOTER.unpack_from
     pending = b""
+    header_crcs: dict[int, int] = {}  # length -> its header's checked CRC: lengths repeat
     for block in _blocks(path):
         buf = pending + block if pending else block
         size, pos, records = len(buf), 0, []
@@ -81,9 +82,11 @@ def record_chunks(path: str, crc32c: Any = None) -> Iterator[list[bytes]]:
             end = start + length
             if end + 4 > size:
                 break
-            crc = crc32c(buf[pos:pos + 8])
-            if (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF != header_crc:
-                raise ValueError("bad record header checksum")
+            if header_crcs.get(length) != header_crc:  # the header's 8 bytes ARE the length
+                crc = crc32c(buf[pos:pos + 8])
+                if (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF != header_crc:
+                    raise ValueError("bad record header checksum")
+                header_crcs[length] = header_crc
             data = buf[start:end]
             crc = crc32c(data)
             if (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF != unpack_footer(buf, end)[0]:

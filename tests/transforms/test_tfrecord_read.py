@@ -36,9 +36,13 @@ def test_records_round_trip_across_block_boundaries(tmp_path, monkeypatch, block
 
 def test_corrupt_or_truncated_files_name_the_file(tmp_path):
     good = b"".join(_frame(r) for r in RECORDS[:5])
+    twins = _frame(b"same size") + _frame(b"same-size")
     cases = {
         "data.gz": gzip.compress(good[:-1] + bytes([good[-1] ^ 1])),  # data CRC
         "head.tfrecord": good[:8] + bytes([good[8] ^ 1]) + good[9:],  # header CRC
+        # a later header whose length was seen before (its CRC is remembered per length)
+        "head2.tfrecord": twins[:len(twins) // 2 + 8] + bytes([twins[len(twins) // 2 + 8] ^ 1])
+        + twins[len(twins) // 2 + 9:],
         "short.gz": gzip.compress(good[:-3]),
         "cut.gz": gzip.compress(good)[:-20],  # truncated gzip stream
     }
