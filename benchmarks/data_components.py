@@ -34,6 +34,9 @@ from beampipe.metadata.artifacts import (ExampleAnomalies, Examples, ExampleStat
                                          TransformGraph)
 
 
+RATES: dict[str, float] = {}  # seconds per step, for the figures table
+
+
 def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -58,9 +61,11 @@ def step(name: str, cls, inputs, out_key, out_cls, props, work: str, rows: int, 
     started, cpu = time.time(), cpu_seconds()
     cls.execute(ctx)
     seconds, cpu = time.time() - started, cpu_seconds() - cpu
+    RATES[name] = seconds
     rate = f"{rows / seconds:10.0f} rows/s" if rows else f"{'-':>10s} (reads statistics, not rows)"
-    # CPU seconds too: on a shared machine wall time also counts other processes' load
-    print(f"{name:18s} {seconds:8.1f} s  {rate}  CPU {cpu:6.1f} s  peak RSS {peak_rss_mb():7.0f} MB", flush=True)
+    # CPU seconds of this process (all its threads) and its children (Beam's worker processes):
+    # on a shared machine, wall time also counts waiting
+    print(f"{name:18s} {seconds:8.1f} s  {rate}  cpu {cpu:6.1f} s  peak RSS {peak_rss_mb():7.0f} MB", flush=True)
     return out
 
 
@@ -77,17 +82,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--work", default="")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave benchmarks/README.md alone")
+    parser.add_argument("--only", choices=["CsvExampleGen"], default="",
+                        help="time only this component (the data is still generated; nothing is recorded)")
     parser.add_argument("--only-transform", action="store_true",
-                        help="reuse the ExampleGen and SchemaGen outputs already in --work; time Transform only")
+                        help="reuse the ExampleGen and SchemaGen outputs already in --work; time Transform "
+                             "only (nothing is recorded)")
     parser.add_argument("--beam-statistics", action="store_true",
                         help="Transform's pre/post statistics on Beam even below the in-memory size "
-                             "(as at 1M rows and more)")
+                             "(as at 1M rows and more; nothing is recorded)")
     parser.add_argument("--transform-beam-args", default="",
                         help="Beam args of the Transform node, e.g. '--direct_num_workers=2 "
-                             "--direct_running_mode=multi_processing' (any arg: statistics on Beam)")
+                             "--direct_running_mode=multi_processing' (any arg: statistics on Beam; "
+                             "nothing is recorded)")
     parser.add_argument("--reference-io", action="store_true",
                         help="Transform reads and writes through TFXIO and Beam's TFRecord sink "
-                             "(the implementation before issue 13), for before/after figures")
+                             "(the implementation before issue 13), for before/after figures; nothing is recorded")
     args = parser.parse_args()
     if args.reference_io:
         from beampipe.components import transform
@@ -113,14 +123,21 @@ def main() -> None:
     gen = CsvExampleGen(input_base=data)
     examples = step("CsvExampleGen", CsvExampleGen, {}, "examples", Examples, gen.exec_properties,
                     work, args.rows)
-    stats = step("StatisticsGen", StatisticsGen, {"examples": [examples]}, "statistics",
-                 ExampleStatistics, {}, work, args.rows)
-    schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, 0)
-    step("ExampleValidator", ExampleValidator, {"statistics": [stats], "schema": [schema]}, "anomalies",
-         ExampleAnomalies, {}, work, 0)
-    run_transform(work, examples, schema, args.rows, args.transform_beam_args.split())
+    if not args.only:
+        stats = step("StatisticsGen", StatisticsGen, {"examples": [examples]}, "statistics",
+                     ExampleStatistics, {}, work, args.rows)
+        schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, 0)
+        step("ExampleValidator", ExampleValidator, {"statistics": [stats], "schema": [schema]}, "anomalies",
+             ExampleAnomalies, {}, work, 0)
+        run_transform(work, examples, schema, args.rows, args.transform_beam_args.split())
     print(f"{'total':18s} {time.time() - total:8.1f} s  rows {args.rows}  peak RSS {peak_rss_mb():.0f} MB "
           f"(self and children)")
+    variant = args.beam_statistics or args.reference_io or args.transform_beam_args
+    if not (args.no_record or args.only or variant):
+        from benchmarks.results import record
+        record("data_components.py", f"ExampleGen / StatisticsGen / Transform at {args.rows:,} rows, one core",
+               " / ".join(f"{args.rows / RATES[c] / 1000:.1f}k" for c in ("CsvExampleGen", "StatisticsGen", "Transform"))
+               + f" rows/s; peak RSS {peak_rss_mb() / 1024:.2f} GB", f"python benchmarks/data_components.py --rows {args.rows}")
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -18,6 +18,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
 
 CHILD = """
 import os, sys, time
@@ -69,6 +70,7 @@ def main() -> None:
                 seconds, status = run_child(os.path.join(tmp, "b"), args.nodes, "beam")
                 warm.append(seconds)
     n = args.nodes
+    from benchmarks.results import record
     for label, xs in (("cold run, thread orchestrator", cold),
                       ("fully cached re-run", cached),
                       ("cold run, Beam orchestrator", warm)):
@@ -77,6 +79,9 @@ def main() -> None:
         med = statistics.median(xs)
         print(f"{label:<42} total {med:6.2f}s   per node {1000 * med / n:6.1f} ms   "
               f"(median of {len(xs)}: {', '.join(f'{x:.2f}' for x in xs)})")
+        record("orchestration_overhead.py", f"{n} no-op nodes, {label}",
+               f"{1000 * med / n:.0f} ms/node, {med:.2f} s in all (median of {len(xs)})",
+               "python benchmarks/orchestration_overhead.py" + (" --beam" if args.beam else ""))
 
 
 if __name__ == "__main__":

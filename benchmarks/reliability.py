@@ -46,6 +46,10 @@ def concurrency(kind: str, uri_for: "callable", rounds: int, processes: int) -> 
           f"failures={failures} duplicate_types={duplicates} "
           f"fresh_wall_median={statistics.median(fresh_walls):.1f}s warm_wall_median={statistics.median(warm_walls):.1f}s "
           f"fresh/warm median={statistics.median(ratios):.2f} max={max(ratios):.2f}", flush=True)
+    from benchmarks.results import record
+    record("reliability.py", f"{processes} concurrent first runs on {kind}",
+           f"{2 * rounds * processes} runs, {failures} failures, {duplicates} duplicate types",
+           "python benchmarks/reliability.py")
 
 
 def kills(randoms: int) -> None:
@@ -64,6 +68,10 @@ def kills(randoms: int) -> None:
           f"staging_left={sum(o.staging_dirs for o in outcomes)} "
           f"unrecorded_bytes={sum(o.unrecorded_bytes for o in outcomes)} "
           f"outputs_unequal={sum(not o.outputs_equal for o in outcomes)}", flush=True)
+    from benchmarks.results import record
+    record("reliability.py", "kill -9 matrix",
+           f"{len(outcomes)} trials, {len(bad)} with a failed re-run, debris or unequal outputs",
+           "python benchmarks/reliability.py")
 
 
 def main() -> None:

@@ -95,6 +95,10 @@ def main() -> None:
     for node, read, wrote in rows:
         print(f"{node:<34}{read:>14,}{wrote:>14,}")
     print(f"{'total':<34}{sum(r[1] for r in rows):>14,}{sum(r[2] for r in rows):>14,}")
+    from benchmarks.results import record
+    record("remote_root.py", f"penguin cold on s3:// vs local (median of {args.repeats})",
+           f"s3 {rm:.1f} s, local {lm:.1f} s: {rm / lm:.2f}x; cached on s3 {cached:.1f} s",
+           "python benchmarks/remote_root.py")
 
 
 if __name__ == "__main__":

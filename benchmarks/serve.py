@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per setting (default 1000)")
     args = parser.parse_args()
     base = tempfile.mkdtemp(prefix="beampipe-serve-bench-")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from benchmarks.results import record
     try:
         shutil.copytree(args.model, os.path.join(base, "1"))
         per_call = _in_process(args.model, min(args.requests, 500))
@@ -116,6 +118,11 @@ def main() -> None:
                     print(f"{'on' if batching else 'off':<9} {clients:>7} {len(lat) / seconds:>8.0f} "
                           f"{_pct(lat, 50):>8.2f} {_pct(lat, 99):>8.2f} "
                           f"{(seconds / len(lat)) / per_call:>8.1f}x", flush=True)
+                    if clients in (1, 32):
+                        record("serve.py", f"single-row predict, {clients} client(s), batching "
+                               f"{'on' if batching else 'off'}",
+                               f"{len(lat) / seconds:.0f} req/s, p99 {_pct(lat, 99):.1f} ms",
+                               "python benchmarks/serve.py --model DIR")
             finally:
                 proc.terminate()
                 proc.wait(20)

@@ -123,10 +123,14 @@ def main() -> int:
              ("artifact page /artifacts/10000", "/artifacts/10000"),
              ("lineage /artifacts/10000/lineage", "/artifacts/10000/lineage"),
              ("live-update JSON /api/runs", "/api/runs")]
+    from benchmarks.results import record
     for name, path in pages:
         timed(base + path, 2)  # warm the type caches
         median, size = timed(base + path, args.repeat)
         print(f"{name:<40} median {median:7.1f} ms over {args.repeat} ({size / 1024:.0f} KiB)")
+        if name in ("runs page /", f"run page /runs/{last}", "lineage /artifacts/10000/lineage"):
+            record("ui_pages.py", f"{args.runs} runs: {name.split(' /')[0]}",
+                   f"{median:.0f} ms (median of {args.repeat})", f"python benchmarks/ui_pages.py --runs {args.runs}")
     server.shutdown()
     store.close()
     return 0

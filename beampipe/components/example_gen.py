@@ -6,6 +6,11 @@ files instead of TFRecords. Everything streams: a file is never loaded whole. Ev
 is one Beam element whose records go straight into its split shards, in file order
 (``tfrecord_shards``): so the output is byte-identical on identical input, whatever Beam's
 bundling (Beam's own TFRecord sink writes records in bundle order, which varies run to run).
+With no Beam args the same per-file writes run in this process (Beam's import and start-up
+cost more than a small input); with Beam args, Beam runs them (``--direct_num_workers=2
+--direct_running_mode=multi_processing`` writes two files at once). A CSV file goes through
+``csv_arrow`` / ``example_encode`` (vectorized, same bytes) unless it holds something only
+the Python path (``csv_decode`` / ``example_io``) reads exactly.
 The input files' content fingerprint is both a custom property and part of the cache key
 (``cache_material``), so an edited input file re-runs the node.
 
@@ -117,11 +122,22 @@ class _FileBasedExampleGen(BaseComponent):
             raise ValueError(message) from None
         out = ctx.output("examples")
         cls.check_and_describe(ctx, props, resolved.span, readers, out)
-        with ctx.beam_pipeline() as p:
-            for name, group in resolved.files.items():
-                names = [s["name"] for s in hash_splits] or [name]
-                buckets = [s["hash_buckets"] for s in hash_splits] or None
-                cls.write(p, name, group, readers[name], [ctx.split_uri(out, s) for s in names], buckets)
+        jobs = []
+        for name, group in resolved.files.items():
+            names = [s["name"] for s in hash_splits] or [name]
+            buckets = [s["hash_buckets"] for s in hash_splits] or None
+            jobs.append((name, group, readers[name], [ctx.split_uri(out, s) for s in names], buckets))
+        if ctx.beam_pipeline_args:
+            with ctx.beam_pipeline() as p:
+                for job in jobs:
+                    cls.write(p, *job)
+        else:  # no Beam args: the same per-file writes in this process, without Beam's start-up
+            from beampipe.transforms.tfrecord_shards import WriteFileShards
+            for _, group, reader, split_dirs, buckets in jobs:
+                shards = WriteFileShards(reader, split_dirs, buckets, len(group))
+                for element in enumerate(group):
+                    for _ in shards(element):
+                        pass
         split_names = [s["name"] for s in hash_splits] if hash_splits else list(resolved.files)
         out.splits = split_names
         out.span = resolved.span
@@ -155,12 +171,21 @@ class CsvExampleGen(_FileBasedExampleGen):
 
     @classmethod
     def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
+        from beampipe.transforms.csv_arrow import Unsupported, fast_scan
         from beampipe.transforms.csv_decode import scan_csv
+        from beampipe.transforms.example_encode import ArrowCsvToExamples
         from beampipe.transforms.example_io import CsvFileToExamples
-        layout = scan_csv(files)
+        fast = fast_scan(files)  # None: something only the Python path reads (or reports)
+        layout = fast or scan_csv(files)
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")
-        return CsvFileToExamples(layout.header, layout.types, partition, layout)
+        reader = CsvFileToExamples(layout.header, layout.types, partition, layout)
+        if fast is None:
+            return reader
+        try:
+            return ArrowCsvToExamples(reader)
+        except Unsupported:
+            return reader
 
     @classmethod
     def check_and_describe(cls, ctx: ExecContext, props: dict[str, Any], span: int, readers: dict[str, Any],

@@ -3,7 +3,8 @@
 
 Output per split: the statistics (binary DatasetFeatureStatisticsList) and a report, where
 ``ExampleStatistics.stats_file`` / ``report_file`` put them. All splits are computed in ONE Beam pipeline so Beam and
-TFDV start once; small inputs with no Beam args skip Beam (``tfdv_io.fits_in_memory``).
+TFDV start once. With no Beam args, Beam is skipped at any size (``tfdv_io.skips_beam``):
+``tfdv_stream`` streams the examples through the same TFDV calls, so the numbers are Beam's.
 """
 from __future__ import annotations
 
@@ -34,9 +35,8 @@ class StatisticsGen(BaseComponent):
         out = ctx.output("statistics")
         splits = tfdv_io.chosen_splits(examples.splits, ctx.prop("exclude_splits", []))
         raw_options = ctx.prop("stats_options")
-        if tfdv_io.fits_in_memory([examples.split_uri(s) for s in splits],
-                                  ctx.beam_pipeline_args, raw_options):
-            ctx.log.info("StatisticsGen: small input and no Beam args: computing without Beam")
+        if tfdv_io.skips_beam(ctx.beam_pipeline_args, tfdv_io.stats_options(raw_options, schema)):
+            ctx.log.info("StatisticsGen: no Beam args: streaming the examples without Beam")
             for split in splits:
                 tfdv_io.statistics_in_memory(examples.split_uri(split), out.stats_file(split),
                                              tfdv_io.stats_options(raw_options, schema))

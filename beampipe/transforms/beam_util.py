@@ -37,9 +37,12 @@ def make_pipeline(args: list[str], temp_dir: str = "") -> Any:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
+    from beampipe.transforms import fast_crc  # noqa: F401 - TFRecord CRCs in C, here and in workers
+
     full = with_runner(args)
     if temp_dir and not any(a.startswith("--temp_location") for a in full):
         full.append(f"--temp_location={temp_dir}")
+    full.append(f"--beam_plugins={fast_crc.PLUGIN}")
     options = PipelineOptions(full)
     runner = runner_name(full)
     # Only DataflowRunner honours --dry_run (others run the job); the runner's own test of the flag

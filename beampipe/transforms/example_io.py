@@ -15,9 +15,8 @@ Feature). Records are written as serialized for the key, so equal input gives eq
 from __future__ import annotations
 
 import bisect
-import gzip
 import hashlib
-import struct
+import zlib
 from typing import Any, Iterable, Iterator
 
 from beampipe.transforms.csv_decode import FLOAT, INT, data_rows
@@ -95,6 +94,7 @@ class HashBuckets:
     range holds it."""
 
     def __init__(self, buckets: list[int]) -> None:
+        self.buckets = [int(b) for b in buckets]
         self.bounds, total = [], 0
         for b in buckets:
             total += int(b)
@@ -153,30 +153,16 @@ def masked_crc(data: bytes, crc32c: Any = None) -> int:
 
 
 def tfrecords(path: str) -> Iterator[bytes]:
-    """Every record of a TFRecord file (gzip or not), read by hand: no TF, no Beam.
+    """Every record of a TFRecord file (gzip or not), read by hand: no TF, no Beam
+    (``tfrecord_read``: large inflated blocks, CRCs checked in C).
 
     A file that is not a TFRecord raises one ValueError naming it.
     """
-    opener = gzip.open if is_gzip(path) else open
-    crc32c = crc32c_function()
+    from beampipe.transforms.tfrecord_read import record_chunks
     try:
-        with opener(path, "rb") as f:
-            while True:
-                head = f.read(12)
-                if not head:
-                    return
-                if len(head) < 12:
-                    raise ValueError("truncated record header")
-                (length,) = struct.unpack("<Q", head[:8])
-                if struct.unpack("<I", head[8:])[0] != masked_crc(head[:8], crc32c):
-                    raise ValueError("bad record header checksum")
-                data = f.read(length)
-                if len(data) != length:
-                    raise ValueError("truncated record")
-                yield data
-                if len(f.read(4)) != 4:
-                    raise ValueError("truncated record")
-    except (OSError, ValueError, EOFError) as err:
+        for chunk in record_chunks(path):
+            yield from chunk
+    except (OSError, ValueError, EOFError, zlib.error) as err:
         raise ValueError(f"{path}: not a TFRecord file ({err})") from None
 
 

@@ -14,10 +14,16 @@ from beampipe import io
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import ExampleStatistics, Schema
 
-# Below this much (compressed) example data per split, with no Beam args and default stats
-# options, statistics are computed in this process without Beam: the same TFDV generators,
-# minus seconds of Beam graph building that dwarf the work on small data.
+# Below this much (compressed) example data per split, with no Beam args, Transform computes
+# its pre/post statistics without Beam (``fits_in_memory``). StatisticsGen skips Beam at any
+# size (``skips_beam``): ``tfdv_stream`` streams the data and gives Beam's exact numbers.
 IN_MEMORY_MAX_BYTES = 16 * 2**20
+
+# Rows TFDV's combiner generators see at a time when the options leave ``desired_batch_size``
+# unset (TFDV's default is 1,000): its CombineFn merges the read's 1,000-row batches up to
+# this many, which halves the generators' per-batch Python cost. The same on both paths, so
+# Beam and ``tfdv_stream`` still agree bit for bit (float sums depend on the batches).
+STATS_BATCH_SIZE = 10_000
 
 
 def chosen_splits(splits: list[str], exclude: list[str] | None) -> list[str]:
@@ -40,6 +46,8 @@ def stats_options(raw: Any, schema: Any = None) -> Any:
         options = tfdv.StatsOptions()
     if schema is not None:
         options.schema = schema
+    if not options.desired_batch_size:
+        options.desired_batch_size = STATS_BATCH_SIZE
     return options
 
 
@@ -60,28 +68,38 @@ def example_files(examples_dir: str) -> list[str]:
 
 
 def fits_in_memory(examples_dirs: list[str], beam_args: list[str], raw_options: Any) -> bool:
-    """Whether statistics may skip Beam: small data, no Beam args, default stats options."""
+    """Whether Transform's statistics may skip Beam: small data, no Beam args, default options."""
     if beam_args or raw_options:
         return False
     size = sum(os.path.getsize(f) for d in examples_dirs for f in example_files(d))
     return size <= IN_MEMORY_MAX_BYTES
 
 
+def skips_beam(beam_args: list[str], options: Any) -> bool:
+    """Whether StatisticsGen computes without Beam: no Beam args (so the local runner and its
+    in-order read are what Beam would use) and options ``tfdv_stream`` reproduces exactly."""
+    from beampipe.transforms import tfdv_stream
+    return not beam_args and tfdv_stream.supported(options)
+
+
 def statistics_in_memory(examples_dir: str, stats_file: str, options: Any, decode_schema: Any = None) -> None:
-    """One split's statistics without Beam: decode every example into one Arrow batch.
+    """One split's statistics without Beam, streamed in batches (memory stays flat at any size),
+    equal to ``generate_statistics`` with an in-order read (``tfdv_stream``).
 
     ``decode_schema`` types the decoded columns, as a TFXIO source given that schema does.
+    Options ``tfdv_stream`` cannot reproduce are computed on one Arrow batch of everything.
     """
-    from tensorflow_data_validation.statistics import stats_impl
-    from tfx_bsl.coders import example_coder
+    from beampipe.transforms import tfdv_stream
+    files = example_files(examples_dir)
+    if tfdv_stream.supported(options):
+        stats = tfdv_stream.statistics_of_files(files, options, decode_schema)
+    else:
+        from tensorflow_data_validation.statistics import stats_impl
 
-    from beampipe.transforms.example_io import tfrecords
-
-    records = [r for path in example_files(examples_dir) for r in tfrecords(path)]
-    decoder = (example_coder.ExamplesToRecordBatchDecoder(decode_schema.SerializeToString())
-               if decode_schema is not None else example_coder.ExamplesToRecordBatchDecoder())
-    batch = decoder.DecodeBatch(records)
-    stats = stats_impl.generate_statistics_in_memory(batch, options)
+        from beampipe.transforms.tfrecord_read import records_in_batches
+        records = [r for batch in records_in_batches(files, 2**62) for r in batch]
+        stats = stats_impl.generate_statistics_in_memory(tfdv_stream.decoder(decode_schema).DecodeBatch(records),
+                                                         options)
     os.makedirs(os.path.dirname(stats_file), exist_ok=True)
     with open(stats_file, "wb") as f:
         f.write(stats.SerializeToString(deterministic=True))

@@ -45,6 +45,14 @@ class TFRecordWriter:
             self._file.write(self._buffer)
             self._buffer.clear()
 
+    def write_frames(self, frames: bytes, count: int) -> None:
+        """Append ``count`` records already framed (``example_encode.framed_splits``)."""
+        if self._buffer:
+            self._file.write(self._buffer)
+            self._buffer.clear()
+        self._file.write(frames)
+        self.count += count
+
     def close(self) -> None:
         """Finish the file and give it its final name (a half-written one keeps ``.part``)."""
         self._file.write(self._buffer)
@@ -73,10 +81,23 @@ class WriteFileShards:
     def __call__(self, element: tuple[int, str]) -> Iterable[tuple[str, int]]:
         index, path = element
         name = Examples.shard_name(index, self.num_files)
-        writers = []  # every split gets a shard, possibly empty, as Beam's sink would write
-        for split_dir in self.split_dirs:
-            os.makedirs(split_dir, exist_ok=True)
-            writers.append(TFRecordWriter(layout.join(split_dir, name)))
+        writers = self._open(name)
+        fast = getattr(self.reader, "write_shards", None)
+        if fast is not None:  # example_encode.ArrowCsvToExamples: whole blocks at a time
+            from beampipe.transforms.csv_arrow import Unsupported
+            try:
+                fast(path, writers, self.buckets.buckets if self.buckets else None)
+            except Unsupported:  # start this file again on the Python path
+                for writer in writers:
+                    writer.abandon()
+                writers = self._open(name)
+            except BaseException:
+                for writer in writers:
+                    writer.abandon()
+                raise
+            else:
+                yield from self._close(writers)
+                return
         choose: Any = self.buckets
         try:
             for keyed in self.reader(path):
@@ -85,6 +106,16 @@ class WriteFileShards:
             for writer in writers:
                 writer.abandon()
             raise
+        yield from self._close(writers)
+
+    def _open(self, name: str) -> list[TFRecordWriter]:
+        writers = []  # every split gets a shard, possibly empty, as Beam's sink would write
+        for split_dir in self.split_dirs:
+            os.makedirs(split_dir, exist_ok=True)
+            writers.append(TFRecordWriter(layout.join(split_dir, name)))
+        return writers
+
+    def _close(self, writers: list[TFRecordWriter]) -> Iterable[tuple[str, int]]:
         for split_dir, writer in zip(self.split_dirs, writers):
             writer.close()
             yield split_dir, writer.count

@@ -85,10 +85,10 @@ def _assert_same_transform(reference_uri: str, fast_uri: str, raw_dir: str) -> N
     import tensorflow as tf
     import tensorflow_transform as tft
 
-    from beampipe.transforms.example_batches import iter_tfrecords
+    from beampipe.transforms.example_io import tfrecords
     from beampipe.transforms.tfdv_io import example_files
 
-    records = [r for path in example_files(raw_dir) for r in iter_tfrecords(path)][:500]
+    records = [r for path in example_files(raw_dir) for r in tfrecords(path)][:500]
     outputs = []
     for uri in (reference_uri, fast_uri):
         graph = tft.TFTransformOutput(uri)
@@ -98,3 +98,4 @@ def _assert_same_transform(reference_uri: str, fast_uri: str, raw_dir: str) -> N
     assert sorted(outputs[0]) == sorted(outputs[1])
     for key in outputs[0]:
         np.testing.assert_array_equal(outputs[0][key].numpy(), outputs[1][key].numpy(), err_msg=key)
+
