@@ -272,15 +272,15 @@ class ExecContext:
     def output(self, key: str) -> Artifact:
         return self.outputs[key][0]
 
-    def beam_pipeline(self) -> Any:
-        """A Beam pipeline built from the node's Beam args, always with a named runner.
-        Refused for DataflowRunner when the node's artifacts are local paths (its workers
-        could not read them); see ``beam_util.check_worker_paths``."""
+    def beam_pipeline(self, extra_args: tuple[str, ...] = ()) -> Any:
+        """A Beam pipeline built from the node's Beam args (then ``extra_args``), always with a
+        named runner. Refused for DataflowRunner when the node's artifacts are local paths (its
+        workers could not read them); see ``beam_util.check_worker_paths``."""
         from beampipe.transforms.beam_util import check_worker_paths, make_pipeline
         uris = {f"{kind} {key!r}": art.uri for kind, arts in (("input", self.inputs), ("output", self.outputs))
                 for key, group in arts.items() for art in group}
         check_worker_paths(self.node_id, self.beam_pipeline_args, uris)
-        return make_pipeline(self.beam_pipeline_args, self.temp_dir)
+        return make_pipeline([*self.beam_pipeline_args, *extra_args], self.temp_dir)
 
     def prop(self, key: str, default: Any = None) -> Any:
         value = self.exec_properties.get(key)

@@ -180,7 +180,19 @@ def _load_module_file(module_file: str, fn_name: str) -> Any:
         raise ValueError(f"module file {module_file} (for {fn_name}) failed to load: "
                          f"{type(err).__name__}: {err}") from err
     sys.modules[name] = module
+    _pickle_by_value(module)
     return module
+
+
+def _pickle_by_value(module: Any) -> None:
+    """Beam's worker processes (multi_processing, portable runners) cannot import a module
+    file under its generated name: cloudpickle (``--pickle_library=cloudpickle``) sends its
+    functions and classes by value instead of by reference. dill has no such switch."""
+    try:
+        import cloudpickle
+    except ImportError:  # comes with apache-beam; without Beam nothing is pickled
+        return
+    cloudpickle.register_pickle_by_value(module)
 
 
 def call_user_fn(fn: Callable[..., Any], fn_name: str, source: str, *args: Any) -> Any:

@@ -241,7 +241,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     # The TFT context stays open until the pipeline has run (it exits last).
     with tft_beam.Context(temp_dir=os.path.join(temp_dir, "tft"), use_deep_copy_optimization=True,
                           force_tf_compat_v1=bool(ctx.prop("force_tf_compat_v1", False))), \
-            _beam_pipeline(ctx, fast) as p:
+            _beam_pipeline(ctx) as p:
         adapter_config = source(target, analyze[0]).TensorAdapterConfig()
         analysis_data, target_reads = {}, {}
         for art in examples_list:
@@ -290,16 +290,18 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
                          _stats_path(out["pre_transform_stats"], split)))
 
 
-def _beam_pipeline(ctx: ExecContext, fast: bool) -> Any:
-    """The node's pipeline; on the fast path, in this process, pickled with cloudpickle unless
-    the args name a pickler: Beam pickles every DoFn to plan stages and again to run them, and
-    dill took a fifth of Transform's fixed cost. (Worker processes could not unpickle the user
-    module by reference: there dill stays.)"""
-    args = ctx.beam_pipeline_args
-    if fast and not any(a.startswith("--pickle_library") or "multi_processing" in a for a in args):
-        from beampipe.transforms.beam_util import make_pipeline
-        return make_pipeline([*args, "--pickle_library=cloudpickle"], ctx.temp_dir)
-    return ctx.beam_pipeline()
+def _beam_pipeline(ctx: ExecContext) -> Any:
+    """The node's pipeline, pickled with cloudpickle unless the args name a pickler.
+
+    Beam's default, dill, sends the user's module-file functions by reference, and worker
+    processes cannot import the module under its generated name (``fn_args`` registers it
+    with cloudpickle to travel by value). In this process cloudpickle is also the faster one:
+    Beam pickles every DoFn to plan stages and again to run them, and dill took a fifth of
+    Transform's fixed cost.
+    """
+    if any(a.startswith("--pickle_library") for a in ctx.beam_pipeline_args):
+        return ctx.beam_pipeline()
+    return ctx.beam_pipeline(("--pickle_library=cloudpickle",))
 
 
 def _encode(batch: Any, encoder: Any) -> list[bytes]:
