@@ -77,6 +77,10 @@ def test_fast_io_outputs_equal_reference_outputs(tmp_path, monkeypatch) -> None:
     train = fast["transformed_examples"].split_uri("train")
     assert os.listdir(train) == ["data_tfrecord-00000-of-00001.gz"]
     assert fast["transformed_examples"].splits == reference["transformed_examples"].splits
+    # No Beam args: pre/post statistics streamed without Beam (tfdv_stream), the same bytes.
+    _run(Transform, root, "streamed", inputs, props)
+    streamed = _files(os.path.join(root, "streamed"))
+    assert [name for name in fast_files if "_stats" in name and streamed[name] != fast_files[name]] == []
 
 
 def _assert_same_transform(reference_uri: str, fast_uri: str, raw_dir: str) -> None:

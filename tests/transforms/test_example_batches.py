@@ -120,3 +120,13 @@ def test_slices_cut_batches_of_rows() -> None:
     parts = list(slices(batch, 1000))
     assert [p.num_rows for p in parts] == [1000, 1000, 500]
     assert [r for p in parts for r in encode_by_parsing(p)] == encode_by_parsing(batch)  # NaN too
+
+
+def test_writer_takes_an_empty_batch(tmp_path) -> None:
+    path = str(tmp_path / "a.gz")
+    _write(path, [])
+    writer = _Writer(str(tmp_path / "b.gz"))
+    writer.write(pa.array([], pa.binary()))
+    writer.write(pa.array([b"x"], pa.binary()))
+    writer.close()
+    assert list(tfrecords(path)) == [] and list(tfrecords(str(tmp_path / "b.gz"))) == [b"x"]
