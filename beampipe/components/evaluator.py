@@ -27,6 +27,7 @@ from beampipe.proto._message import from_dict
 from beampipe.proto.evaluation import FeatureSlicingSpec
 from beampipe.transforms import small_input
 
+
 class Evaluator(BaseComponent):
     INPUTS = {"examples": In(Examples), "model": In(Model), "baseline_model": In(Model, optional=True)}
     OUTPUTS = {"evaluation": Out(ModelEvaluation), "blessing": Out(ModelBlessing)}

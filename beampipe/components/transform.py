@@ -81,7 +81,8 @@ class Transform(BaseComponent):
         _check_splits(target, transform)
         # Small inputs: in-process, whatever DirectRunner parallelism the Beam args ask (small_input).
         ctx = dataclasses.replace(ctx, beam_pipeline_args=small_input.in_process_args(
-            ctx.beam_pipeline_args, [a.split_uri(s) for a in examples_list for s in {*analyze, *transform}]))
+            ctx.beam_pipeline_args, [*(a.split_uri(s) for a in examples_list for s in analyze),
+                                     *(target.split_uri(s) for s in transform if s not in analyze)]))
 
         schema_path = ctx.input("schema").schema_file()
         schema = _read_schema(schema_path)
