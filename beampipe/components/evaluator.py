@@ -16,7 +16,6 @@ EvalSavedModels; with no Estimators on TF 2.16, beampipe takes it only beside an
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from typing import Any
@@ -25,8 +24,6 @@ from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Ou
 from beampipe.metadata.artifacts import Artifact, Examples, Model, ModelBlessing, ModelEvaluation
 from beampipe.proto._message import from_dict
 from beampipe.proto.evaluation import FeatureSlicingSpec
-from beampipe.transforms import small_input
-
 
 class Evaluator(BaseComponent):
     INPUTS = {"examples": In(Examples), "model": In(Model), "baseline_model": In(Model, optional=True)}
@@ -83,9 +80,6 @@ class Evaluator(BaseComponent):
         if missing:
             raise ValueError(f"node '{ctx.node_id}': Examples at {examples.uri} have splits "
                              f"{examples.splits}, not {missing} (set example_splits)")
-        # Small inputs: in-process, whatever DirectRunner parallelism the Beam args ask (small_input).
-        ctx = dataclasses.replace(ctx, beam_pipeline_args=small_input.in_process_args(
-            ctx.beam_pipeline_args, [ctx.split_uri(examples, s) for s in splits]))
         evaluation, blessing = ctx.output("evaluation"), ctx.output("blessing")
         ctx.log.info("evaluating %s on %s (baseline %s)", model.uri, splits, baseline and baseline.uri)
         from tfx_bsl.tfxio import tf_example_record

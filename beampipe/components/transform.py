@@ -5,7 +5,6 @@ The transform graph it writes is what serving applies to raw examples, so traini
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import inspect
 import os
@@ -18,7 +17,7 @@ from beampipe.components.fn_args import describe_source, load_user_fn
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import (Artifact, ExampleAnomalies, Examples, ExampleStatistics,
                                          Schema, TransformCache, TransformGraph)
-from beampipe.transforms import small_input, tfdv_io
+from beampipe.transforms import tfdv_io
 
 
 class Transform(BaseComponent):
@@ -79,10 +78,6 @@ class Transform(BaseComponent):
         for art in examples_list:
             _check_splits(art, analyze)
         _check_splits(target, transform)
-        # Small inputs: in-process, whatever DirectRunner parallelism the Beam args ask (small_input).
-        ctx = dataclasses.replace(ctx, beam_pipeline_args=small_input.in_process_args(
-            ctx.beam_pipeline_args, [*(a.split_uri(s) for a in examples_list for s in analyze),
-                                     *(target.split_uri(s) for s in transform if s not in analyze)]))
 
         schema_path = ctx.input("schema").schema_file()
         schema = _read_schema(schema_path)

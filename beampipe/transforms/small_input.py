@@ -9,12 +9,14 @@ executor may drop them and take its in-process path, the one it takes with no Be
 its outputs are what beampipe computes with no Beam args. Any other arg (another runner,
 ``--temp_location``, pipeline options a DoFn reads) keeps the args as they are.
 
-Executors call :func:`in_process_args` with the example directories they read; the local
-runner's result is the same as with no Beam args. Layers: transforms (uses io only).
+The launcher applies it to every node (:func:`for_node`): a node whose example data (its
+Examples inputs, or an ExampleGen's ``input_base``) is small gets no Beam args when they only
+tune DirectRunner's parallelism, so it runs exactly as it does with none.
 """
 from __future__ import annotations
 
 import os
+from typing import Any, Mapping, Sequence
 
 # Below this much (compressed) example data in all, an executor runs in-process: the same
 # bound as the in-memory statistics (``tfdv_io.IN_MEMORY_MAX_BYTES``).
@@ -61,3 +63,14 @@ def in_process_args(args: list[str], dirs: list[str]) -> list[str]:
     if not args or not only_direct_parallelism(args):
         return list(args)
     return [] if example_bytes(dirs) <= SMALL_MAX_BYTES else list(args)
+
+
+def for_node(args: list[str], inputs: Mapping[str, Sequence[Any]], exec_properties: Mapping[str, Any]) -> list[str]:
+    """The Beam args a node runs with: :func:`in_process_args` over its example data (the
+    directories of its ``Examples`` inputs, and an ExampleGen's ``input_base``); a node with
+    no example data keeps its args."""
+    dirs = [a.uri for arts in inputs.values() for a in arts if getattr(a, "TYPE_NAME", "") == "Examples"]
+    base = exec_properties.get("input_base")
+    if isinstance(base, str) and base:
+        dirs.append(base)
+    return in_process_args(args, dirs) if dirs else list(args)
