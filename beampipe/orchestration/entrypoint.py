@@ -19,12 +19,13 @@ import base64
 import dataclasses
 import gzip
 import hashlib
-import importlib.util
+import importlib
 import json
 import logging
 import os
 import re
 import sys
+import types
 from typing import Any, NoReturn, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -235,19 +236,31 @@ def main_from_args(args: argparse.Namespace) -> int:
     return code
 
 
-def defer_grpc() -> None:
-    """Make ``import grpc`` lazy in this process: ml-metadata imports gRPC at import time for
-    its remote-server client, which a task connecting to SQLite/MySQL/PostgreSQL never uses
-    (about a fifth of a cached task's imports). gRPC loads for real on first use (Beam)."""
-    if "grpc" in sys.modules:
+class _Deferred(types.ModuleType):
+    """Stands for a module that is imported on first attribute use."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def import_mlmd_without_grpc() -> None:
+    """Import ml-metadata with ``grpc`` deferred: MLMD imports gRPC at import time for its
+    remote-server client, which a task connecting to SQLite/MySQL/PostgreSQL never uses
+    (about a fifth of a cached task's imports). MLMD's modules keep a stand-in that imports
+    gRPC on first use; anything importing ``grpc`` afterwards (Beam) gets the real module."""
+    if "grpc" in sys.modules or "ml_metadata.metadata_store" in sys.modules:
         return
-    spec = importlib.util.find_spec("grpc")
-    if spec is None or spec.loader is None:
-        return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["grpc"] = module
-    spec.loader.exec_module(module)
+    stand_in = _Deferred("grpc")
+    sys.modules["grpc"] = stand_in
+    try:
+        importlib.import_module("ml_metadata.metadata_store")
+    except ImportError:
+        pass  # reported, with its reason, when the store is opened
+    finally:
+        if sys.modules.get("grpc") is stand_in:
+            del sys.modules["grpc"]
 
 
 def exit_now(code: int) -> NoReturn:
@@ -269,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    defer_grpc()
+    import_mlmd_without_grpc()
     exit_code = main()
     if any(name in sys.modules for name in _SLOW_TEARDOWN):
         exit_now(exit_code)
