@@ -86,3 +86,19 @@ def test_cached_beam_nodes_import_neither_tensorflow_nor_beam(tmp_path):
         result, modules = run_task(ir, node, "airflow-run")
         assert result["status"] == "CACHED", result
         assert heavy_in(modules) == [], (node, heavy_in(modules)[:10])
+
+
+def test_library_versions_read_from_dist_info_match_importlib_metadata():
+    """The cache key's library versions come from dist-info folder names (no METADATA parse per
+    task); they must be exactly importlib.metadata's, or every cache key would change."""
+    import importlib.metadata
+
+    from beampipe.orchestration import cache
+
+    want = {}
+    for name in cache.DATA_LIBRARIES:
+        try:
+            want[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            want[name] = "absent"
+    assert cache.library_versions() == want
