@@ -7,10 +7,11 @@ It opens the MLMD store named in the IR and calls ``launcher.run_node``, so cach
 lineage and failure are exactly those of a local run. It prints the result as one JSON
 line and exits 0 on COMPLETE / CACHED / SKIPPED, 1 on FAILED, 2 on bad arguments.
 
-Every task pays this process's start, so it stays lean (``docs/backends.md``, task start-up):
-the IR is parsed once, the cache is checked before any executor library loads (a cached
-node never imports TensorFlow or Beam), MLMD's unused gRPC client is not loaded, and a
-process that did load TensorFlow or Beam leaves without the interpreter's slow teardown.
+Every task pays this process's start, so it stays lean: the IR is parsed once, the cache
+is checked before any executor library loads (a cached node never imports TensorFlow or
+Beam: ``tests/orchestration/test_task_startup.py``), MLMD's unused gRPC client is not
+loaded, and a process that did load TensorFlow or Beam leaves without the interpreter's
+teardown (seconds: thread pools, finalizers).
 """
 from __future__ import annotations
 
