@@ -6,7 +6,7 @@ once and then fully cached ``--repeats`` times, and prints wall times and the pe
 overhead: (wall time - the nodes' own execution time recorded in MLMD) / Airflow tasks.
 
 The overhead is split in two with a baseline: the same DAG (same tasks, same edges) whose
-callables do nothing, run under ``dag.test()`` too. Its per-task time is Airflow's own
+callables do nothing, run under ``dag.test()`` before the cold run and before each cached run. Its per-task time is Airflow's own
 (``dag.test()`` builds an in-process execution API and a supervisor per task); the rest is
 beampipe's: starting the ML venv's python, imports, MLMD, the cache check, publishing.
 
@@ -101,14 +101,20 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "beampipe", "compile", PENGUIN, "--target", "airflow",
                         "--output", dag_file, "--python", sys.executable], env=env, check=True)
         db = os.path.join(root, "metadata.sqlite")
-        baseline = []
-        for _ in range(max(args.repeats, 1)):
+        baseline: list[float] = []
+
+        def measure_baseline() -> None:  # interleaved with the real runs: the load drifts
             result = dag_test(env, dag_file, noop=True)
             baseline.append(result["seconds"] / result["tasks"])
             print(f"dag.test baseline (no-op callables) {result['seconds']:6.1f}s  "
                   f"Airflow's own per task {baseline[-1]:4.2f}s", flush=True)
+
+        measure_baseline()
         cold, _ = timed_run(env, dag_file, db, "cold")
-        cached = [timed_run(env, dag_file, db, f"cached #{i + 1}")[0] for i in range(max(args.repeats, 1))]
+        cached = []
+        for i in range(max(args.repeats, 1)):
+            measure_baseline()
+            cached.append(timed_run(env, dag_file, db, f"cached #{i + 1}")[0])
     airflow_own = statistics.median(baseline)
     cached_med = statistics.median(cached)
     print(f"\nper task, median of {len(cached)} cached runs: overhead {cached_med:.2f}s = Airflow's own "
