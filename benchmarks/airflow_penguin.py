@@ -6,7 +6,8 @@ once and then fully cached ``--repeats`` times, and prints wall times and the pe
 overhead: (wall time - the nodes' own execution time recorded in MLMD) / Airflow tasks.
 
 The overhead is split in two with a baseline: the same DAG (same tasks, same edges) whose
-callables do nothing, run under ``dag.test()`` before the cold run and before each cached run. Its per-task time is Airflow's own
+callables do nothing, run under ``dag.test()`` before the cold run and before each cached
+run. Its per-task time is Airflow's own
 (``dag.test()`` builds an in-process execution API and a supervisor per task); the rest is
 beampipe's: starting the ML venv's python, imports, MLMD, the cache check, publishing.
 
@@ -117,20 +118,24 @@ def main() -> None:
             cached.append(timed_run(env, dag_file, db, f"cached #{i + 1}")[0])
     airflow_own = statistics.median(baseline)
     cached_med = statistics.median(cached)
-    print(f"\nper task, median of {len(cached)} cached runs: overhead {cached_med:.2f}s = Airflow's own "
-          f"{airflow_own:.2f}s + beampipe's {cached_med - airflow_own:.2f}s")
-    print(f"per task, cold (1 run): overhead {cold:.2f}s = Airflow's own {airflow_own:.2f}s + "
-          f"beampipe's {cold - airflow_own:.2f}s")
+    spread = f"{min(baseline):.2f}-{max(baseline):.2f}"  # dag.test's own noise: read beampipe's within it
+    figures = {
+        f"overhead per task, cached (median of {len(cached)})": cached_med,
+        "overhead per task, cold": cold,
+    }
+    print()
+    lines = {}
+    for measure, overhead in figures.items():
+        lines[measure] = (f"{overhead:.2f} s = Airflow dag.test's own {airflow_own:.2f} s (no-op tasks, "
+                          f"{spread}) + beampipe's {overhead - airflow_own:.2f} s")
+        print(f"{measure}: {lines[measure]}")
     if not args.no_record:
         from benchmarks.results import record
 
         command = "python benchmarks/airflow_penguin.py"
-        record("airflow_penguin.py", f"overhead per task, cached (median of {len(cached)})",
-               f"{cached_med:.2f} s (Airflow dag.test's own {airflow_own:.2f} s + beampipe's "
-               f"{cached_med - airflow_own:.2f} s)", command)
-        record("airflow_penguin.py", "overhead per task, cold",
-               f"{cold:.2f} s (Airflow dag.test's own {airflow_own:.2f} s + beampipe's "
-               f"{cold - airflow_own:.2f} s)", command)
+        command += f" --repeats {args.repeats}" if args.repeats != 3 else ""
+        for measure, line in lines.items():
+            record("airflow_penguin.py", measure, line, command)
 
 
 if __name__ == "__main__":
