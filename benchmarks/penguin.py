@@ -63,6 +63,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.beam_statistics:
         os.environ["BENCH_BEAM_STATISTICS"] = "1"
+    sys.path.insert(0, ROOT)
+    from benchmarks.results import record
     cold, cached = [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
@@ -74,6 +76,9 @@ def main() -> None:
         rss = [r["rss_mb"] for r in runs]
         print(f"{label:<20} wall {statistics.median(walls):6.1f}s (runs: "
               f"{', '.join(f'{w:.1f}' for w in walls)})   peak RSS {statistics.median(rss):6.0f} MB")
+        record("penguin.py", f"penguin {label} (median of {args.repeats})",
+               f"{statistics.median(walls):.1f} s, peak RSS {statistics.median(rss) / 1024:.2f} GB",
+               "python benchmarks/penguin.py" + (" --beam-statistics" if args.beam_statistics else ""))
     print("\nper-node seconds in the cold run (median):")
     for node in cold[0]["nodes"]:
         secs = statistics.median(r["nodes"][node][1] for r in cold)

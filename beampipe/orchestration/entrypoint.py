@@ -6,6 +6,12 @@ IR is a file path, inline JSON, ``-`` (read stdin) or ``b64gz:<base64 of gzipped
 It opens the MLMD store named in the IR and calls ``launcher.run_node``, so caching,
 lineage and failure are exactly those of a local run. It prints the result as one JSON
 line and exits 0 on COMPLETE / CACHED / SKIPPED, 1 on FAILED, 2 on bad arguments.
+
+Every task pays this process's start, so it stays lean: the IR is parsed once, the cache
+is checked before any executor library loads (a cached node never imports TensorFlow or
+Beam: ``tests/orchestration/test_task_startup.py``), MLMD's unused gRPC client is not
+loaded, and a process that did load TensorFlow or Beam leaves without the interpreter's
+teardown (seconds: thread pools, finalizers).
 """
 from __future__ import annotations
 
@@ -14,11 +20,14 @@ import base64
 import dataclasses
 import gzip
 import hashlib
+import importlib
 import json
+import logging
 import os
 import re
 import sys
-from typing import Any, Sequence
+import types
+from typing import Any, NoReturn, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The pseudo node that closes a run (sets its MLMD state), run after every other node.
@@ -26,6 +35,8 @@ FINISH_RUN = "__finish_run__"
 # Orchestrators read this exit code to mark the task skipped (not failed).
 EXIT_SKIPPED_ENV = "BEAMPIPE_EXIT_CODE_ON_SKIP"
 _MAX_RUN_ID = 128  # metadata.ids: run ids become directory names
+# Loaded libraries whose interpreter teardown (thread pools, finalizers) costs seconds.
+_SLOW_TEARDOWN = ("tensorflow", "apache_beam")
 
 
 def read_ir(spec: str) -> dict[str, Any]:
@@ -74,13 +85,14 @@ def parse_param_args(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def run(ir_spec: str, node_id: str, run_id: str, params: dict[str, Any],
+def run(ir_spec: str | dict[str, Any], node_id: str, run_id: str, params: dict[str, Any],
         params_json: str = "", ignore_unknown_params: bool = False) -> tuple[int, dict[str, Any]]:
-    """Run the node; return (exit code, result dict). Never raises for user errors."""
+    """Run the node; return (exit code, result dict). Never raises for user errors.
+    ``ir_spec`` may be the IR already parsed (``check_ir`` parsed it: no second decode)."""
     from beampipe.orchestration import launcher
 
     try:
-        ir = read_ir(ir_spec)
+        ir = ir_spec if isinstance(ir_spec, dict) else read_ir(ir_spec)
         given = dict(params)
         if params_json.strip():
             extra = json.loads(params_json)
@@ -133,26 +145,32 @@ def finish_run(ir: dict[str, Any], run_id: str, values: dict[str, Any],
 
 def check_ir(spec: str, node_id: str) -> str | None:
     """Why --ir / --node cannot be run, in one line; None when they look right."""
+    problem, _ = parse_ir(spec, node_id)
+    return problem
+
+
+def parse_ir(spec: str, node_id: str) -> tuple[str | None, dict[str, Any]]:
+    """``check_ir``'s answer and the parsed IR (empty when there is a problem)."""
     shown = spec if len(spec) <= 80 else spec[:77] + "..."
     try:
         ir = read_ir(spec)
     except FileNotFoundError:
-        return f"--ir {shown}: no such IR file"
+        return f"--ir {shown}: no such IR file", {}
     except IsADirectoryError:
-        return f"--ir {shown}: is a directory, not an IR file"
+        return f"--ir {shown}: is a directory, not an IR file", {}
     except (ValueError, OSError, EOFError) as err:  # bad JSON, base64, gzip, or IR version
         kind = "not valid JSON" if isinstance(err, json.JSONDecodeError) else "not a beampipe IR"
-        return f"--ir {shown}: {kind} ({' '.join(str(err).split())})"
+        return f"--ir {shown}: {kind} ({' '.join(str(err).split())})", {}
     if not isinstance(ir, dict) or not isinstance(ir.get("pipeline"), dict) \
             or not isinstance(ir.get("nodes"), list):
-        return f"--ir {shown}: not a beampipe IR (no 'pipeline' and 'nodes')"
+        return f"--ir {shown}: not a beampipe IR (no 'pipeline' and 'nodes')", {}
     known = [n.get("id") for n in ir["nodes"] if isinstance(n, dict)]
     if isinstance(ir.get("exit_handler"), dict):
         known.append(ir["exit_handler"].get("id"))
     if node_id != FINISH_RUN and node_id not in known:
         return (f"--node {node_id!r}: pipeline '{ir['pipeline'].get('name')}' has no such node; "
-                f"nodes are {known}")
-    return None
+                f"nodes are {known}"), {}
+    return None, ir
 
 
 def _integral(ir: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -200,14 +218,13 @@ def main_from_args(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.ir == "-":  # read stdin once, for the check and for the launcher
         args.ir = sys.stdin.read()
-    problem = check_ir(args.ir, args.node)  # Airflow and KFP tasks arrive here directly
+    problem, ir = parse_ir(args.ir, args.node)  # Airflow and KFP tasks arrive here directly
     if problem:
         print(json.dumps({"node_id": args.node, "status": "FAILED", "error": problem}), flush=True)
         print(f"beampipe run-node: {problem}", file=sys.stderr)
         return EXIT_USAGE
     run_id = sanitize_run_id(args.run_id) if args.sanitize_run_id else args.run_id
-    code, result = run(args.ir, args.node, run_id, params, args.params_json,
-                       args.ignore_unknown_params)
+    code, result = run(ir, args.node, run_id, params, args.params_json, args.ignore_unknown_params)
     if args.status_file:
         os.makedirs(os.path.dirname(os.path.abspath(args.status_file)), exist_ok=True)
         with open(args.status_file, "w") as f:
@@ -220,10 +237,54 @@ def main_from_args(args: argparse.Namespace) -> int:
     return code
 
 
+class _Deferred(types.ModuleType):
+    """Stands for a module that is imported on first attribute use."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def import_mlmd_without_grpc() -> None:
+    """Import ml-metadata with ``grpc`` deferred: MLMD imports gRPC at import time for its
+    remote-server client, which a task connecting to SQLite/MySQL/PostgreSQL never uses
+    (about a fifth of a cached task's imports). MLMD's modules keep a stand-in that imports
+    gRPC on first use; anything importing ``grpc`` afterwards (Beam) gets the real module."""
+    if "grpc" in sys.modules or "ml_metadata.metadata_store" in sys.modules:
+        return
+    stand_in = _Deferred("grpc")
+    sys.modules["grpc"] = stand_in
+    try:
+        importlib.import_module("ml_metadata.metadata_store")
+    except ImportError:
+        pass  # reported, with its reason, when the store is opened
+    finally:
+        if sys.modules.get("grpc") is stand_in:
+            del sys.modules["grpc"]
+
+
+def exit_now(code: int) -> NoReturn:
+    """Leave without the interpreter's teardown once TensorFlow or Beam is loaded: their
+    finalizers and thread pools take seconds and print spurious errors, and everything the
+    node did is recorded (MLMD committed, files closed) by now. As the ``beampipe`` CLI does."""
+    from beampipe.io import code as shipped_code
+
+    shipped_code.discard_fetched()  # os._exit skips atexit
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     return main_from_args(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import_mlmd_without_grpc()
+    exit_code = main()
+    if any(name in sys.modules for name in _SLOW_TEARDOWN):
+        exit_now(exit_code)
+    sys.exit(exit_code)

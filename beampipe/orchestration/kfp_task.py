@@ -52,22 +52,22 @@ def run_task(ir_spec: str, node_id: str, job_name: str, job_uuid: str, params: d
     every task, failed or not) writes the final state anyway."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
     run_id = kfp_run_id(job_name, job_uuid)
-    problem = entrypoint.check_ir(ir_spec, node_id)
+    problem, ir = entrypoint.parse_ir(ir_spec, node_id)  # decoded once, for the check and the run
     if problem:
         fail(f"beampipe: {problem}")
-    code, result = entrypoint.run(ir_spec, node_id, run_id, params)
+    code, result = entrypoint.run(ir, node_id, run_id, params)
     print(json.dumps(result, sort_keys=True, default=str), flush=True)
     if code == entrypoint.EXIT_OK:
         return str(result["status"])
     if node_id != entrypoint.FINISH_RUN:
-        _close_failed_run(ir_spec, run_id, params)
+        _close_failed_run(ir, run_id, params)
     fail(f"beampipe: node '{node_id}' {result['status']}: {result.get('error', '')}")
 
 
-def _close_failed_run(ir_spec: str, run_id: str, params: dict[str, Any]) -> None:
+def _close_failed_run(ir: dict[str, Any], run_id: str, params: dict[str, Any]) -> None:
     """Best effort: the node's failure is what the task reports, whatever happens here."""
     try:
-        code, result = entrypoint.run(ir_spec, entrypoint.FINISH_RUN, run_id, params)
+        code, result = entrypoint.run(ir, entrypoint.FINISH_RUN, run_id, params)
     except Exception as err:  # noqa: BLE001 - never hide the node's own failure
         print(f"beampipe: could not mark run {run_id} FAILED: {err}", file=sys.stderr, flush=True)
         return

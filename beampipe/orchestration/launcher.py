@@ -36,6 +36,7 @@ from beampipe.orchestration.exit_handler import exec_properties_for
 from beampipe.orchestration.node_log import node_log
 from beampipe.orchestration.root_stores import register_store
 from beampipe.orchestration.staging import Attempt
+from beampipe.transforms import small_input
 
 DONE = ("COMPLETE", "CACHED")
 EMPTY_FINGERPRINT = hashlib.sha256().hexdigest()  # io.fingerprint of an empty tree
@@ -365,10 +366,13 @@ def _execute(launch: NodeLaunch, attempt: Attempt, inputs: Outputs, log: Any) ->
         inputs, scratch_inputs = remote.localize_inputs(inputs, attempt.inputs_dir)
     outputs: Outputs = {k: [artifact_class(spec["type"])(staged[k])] for k, spec in launch.node["outputs"].items()}
     pipe = launch.ir["pipeline"]
+    # Small example data runs in-process whatever DirectRunner parallelism the args ask (small_input).
+    beam_args = small_input.for_node([*pipe["beam_pipeline_args"], *launch.node["beam_pipeline_args"]],
+                                     inputs, launch.exec_props)
     ctx = ExecContext(node_id=launch.node_id, run_id=launch.run_id, pipeline_name=launch.pipeline,
                       pipeline_root=launch.root, inputs=inputs, outputs=outputs,
                       exec_properties=launch.exec_props,
-                      beam_pipeline_args=[*pipe["beam_pipeline_args"], *launch.node["beam_pipeline_args"]],
+                      beam_pipeline_args=beam_args,
                       temp_dir=attempt.temp_dir, store=launch.store, log=log)
     attempt.fault_point("started")
     beat = recovery.Heartbeat(lambda: launch.store.update_execution(attempt.exec_id, {"heartbeat_at": time.time()}))
