@@ -146,7 +146,7 @@ def main() -> None:
     variant = args.beam_statistics or args.reference_io or args.transform_beam_args or args.cold_imports
     if not (args.no_record or args.only or variant):
         from benchmarks.results import record
-        record("data_components.py", f"ExampleGen / StatisticsGen / Transform at {args.rows:,} rows, one core",
+        record("data_components.py", f"ExampleGen / StatisticsGen / Transform at {args.rows:,} rows, one process (ExampleGen gzips in a 2nd thread)",
                " / ".join(f"{args.rows / RATES[c] / 1000:.1f}k" for c in ("CsvExampleGen", "StatisticsGen", "Transform"))
                + f" rows/s; peak RSS {peak_rss_mb() / 1024:.2f} GB", f"python benchmarks/data_components.py --rows {args.rows}")
     if not args.work:
