@@ -24,7 +24,7 @@ import io
 import re
 from typing import Any, Iterator
 
-from beampipe.transforms.csv_decode import BYTES, FLOAT, INT, CsvLayout, _check_header, _kind, _log
+from beampipe.transforms.csv_decode import BYTES, FLOAT, INT, CsvLayout, _check_header, _kind, _log, finish_scan
 
 BLOCK_BYTES = 8 << 20
 INT_PATTERN = r"^-?[0-9]{1,18}$"
@@ -262,10 +262,4 @@ def _scan(paths: list[str]) -> CsvLayout:
         if layout.rows == before:
             raise Unsupported("no data rows")
     assert layout is not None, "fast_scan needs at least one file"
-    layout.has_values = [numeric_seen[i] or i in layout.first_text for i in range(len(layout.header))]
-    for i, (path, line, value) in layout.first_text.items():
-        if numeric_seen[i]:
-            _log.warning("column %r is read as BYTES (text): %s line %d has %r, not a number "
-                         "(or an integer beyond int64)",
-                         layout.header[i], path, line, value)
-    return layout
+    return finish_scan(layout, numeric_seen)

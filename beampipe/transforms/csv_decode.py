@@ -144,6 +144,12 @@ def scan_csv(paths: list[str]) -> CsvLayout:
         if layout.rows == before:
             raise ValueError(f"{path} has a header but no data rows")
     assert layout is not None, "scan_csv needs at least one file"
+    return finish_scan(layout, numeric_seen)
+
+
+def finish_scan(layout: CsvLayout, numeric_seen: list[bool]) -> CsvLayout:
+    """Close a scan (this module's or ``csv_arrow``'s): which columns hold any value, and a
+    warning for each column that had numbers but is BYTES because of one text value."""
     layout.has_values = [numeric_seen[i] or i in layout.first_text for i in range(len(layout.header))]
     for i, (path, line, value) in layout.first_text.items():
         if numeric_seen[i]:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Sequence
 
-# Below this much (compressed) example data in all, an executor runs in-process: the same
-# bound as the in-memory statistics (``tfdv_io.IN_MEMORY_MAX_BYTES``).
-SMALL_MAX_BYTES = 16 * 2**20
+from beampipe.transforms.tfdv_io import IN_MEMORY_MAX_BYTES
+
+# Below this much (compressed) example data in all, an executor runs in-process: the bound
+# of the in-memory statistics, one number for both.
+SMALL_MAX_BYTES = IN_MEMORY_MAX_BYTES
 
 PARALLELISM_FLAGS = ("--direct_running_mode", "--direct_num_workers")
 DIRECT_RUNNER_NAMES = ("DirectRunner", "direct", "SwitchingDirectRunner")

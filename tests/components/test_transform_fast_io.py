@@ -34,6 +34,21 @@ def _run(component, root: str, name: str, inputs: dict, props: dict, beam_args=(
     return {key: arts[0] for key, arts in outputs.items()}
 
 
+def _taxi_transform_inputs(root: str, rows: int) -> tuple:
+    """Taxi-like rows through CsvExampleGen, StatisticsGen and SchemaGen: (the Examples,
+    Transform's inputs, Transform's exec properties with the taxi preprocessing_fn)."""
+    from benchmarks.make_taxi_csv import write
+
+    write(rows, os.path.join(root, "data", "taxi.csv"))
+    gen = CsvExampleGen(input_base=os.path.join(root, "data"))
+    examples = _run(CsvExampleGen, root, "gen", {}, gen.exec_properties)["examples"]
+    stats = _run(StatisticsGen, root, "stats", {"examples": [examples]}, {})["statistics"]
+    schema = _run(SchemaGen, root, "schema", {"statistics": [stats]}, {})["schema"]
+    props = Transform(examples=gen.outputs["examples"], schema=Channel(Schema),
+                      module_file=TAXI_MODULE).exec_properties
+    return examples, {"examples": [examples], "schema": [schema]}, props
+
+
 def _files(root: str) -> dict[str, bytes]:
     found = {}
     for folder, _, names in os.walk(root):
@@ -45,17 +60,8 @@ def _files(root: str) -> dict[str, bytes]:
 
 
 def test_fast_io_outputs_equal_reference_outputs(tmp_path, monkeypatch) -> None:
-    from benchmarks.make_taxi_csv import write
-
     root = str(tmp_path)
-    write(3000, os.path.join(root, "data", "taxi.csv"))
-    gen = CsvExampleGen(input_base=os.path.join(root, "data"))
-    examples = _run(CsvExampleGen, root, "gen", {}, gen.exec_properties)["examples"]
-    stats = _run(StatisticsGen, root, "stats", {"examples": [examples]}, {})["statistics"]
-    schema = _run(SchemaGen, root, "schema", {"statistics": [stats]}, {})["schema"]
-    props = Transform(examples=gen.outputs["examples"], schema=Channel(Schema),
-                      module_file=TAXI_MODULE).exec_properties
-    inputs = {"examples": [examples], "schema": [schema]}
+    examples, inputs, props = _taxi_transform_inputs(root, 3000)
     # Beam args: pre/post statistics on Beam too, as at 1M rows and more.
     beam_args = ["--runner=DirectRunner"]
 
@@ -109,17 +115,9 @@ def test_multi_processing_workers_get_the_user_module(tmp_path) -> None:
     user's functions travel by value, and the outputs are those of the in-process run."""
     from beampipe.transforms.example_io import tfrecords
     from beampipe.transforms.tfdv_io import example_files
-    from benchmarks.make_taxi_csv import write
 
     root = str(tmp_path)
-    write(2000, os.path.join(root, "data", "taxi.csv"))
-    gen = CsvExampleGen(input_base=os.path.join(root, "data"))
-    examples = _run(CsvExampleGen, root, "gen", {}, gen.exec_properties)["examples"]
-    stats = _run(StatisticsGen, root, "stats", {"examples": [examples]}, {})["statistics"]
-    schema = _run(SchemaGen, root, "schema", {"statistics": [stats]}, {})["schema"]
-    props = Transform(examples=gen.outputs["examples"], schema=Channel(Schema),
-                      module_file=TAXI_MODULE).exec_properties
-    inputs = {"examples": [examples], "schema": [schema]}
+    examples, inputs, props = _taxi_transform_inputs(root, 2000)
     local = _run(Transform, root, "local", inputs, props, ["--runner=DirectRunner"])
     workers = _run(Transform, root, "workers", inputs, props,
                    ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
