@@ -108,12 +108,15 @@ def transformed_penguin() -> dict[str, Any]:
     Trainer and Tuner tests share it: the Transform run is the slow part.
     """
     if not _TRANSFORMED:
+        import atexit
+        import shutil
         import tempfile
 
         from beampipe.components.base import ExecContext
         from beampipe.components.transform import Transform
 
         root = tempfile.mkdtemp(prefix="beampipe-penguin-")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)  # shared by the session's tests
         examples = write_examples(os.path.join(root, "examples"))
         schema = write_schema(os.path.join(root, "schema"), examples)
         outputs = make_outputs(Transform, os.path.join(root, "transform"))
