@@ -322,8 +322,9 @@ class ArrowCsvToExamples:
     used when the file holds something ``csv_arrow`` does not read exactly).
     """
 
-    def __init__(self, fallback: Any) -> None:
+    def __init__(self, fallback: Any, kept: dict[str, csv_arrow.Kept] | None = None) -> None:
         self.fallback = fallback
+        self.kept = dict(kept or {})  # path -> the scan's parsed blocks, used (and freed) once
         self.layout = layout = fallback.layout
         partition = fallback.partition_feature
         if partition:  # a FLOAT or untyped key column: the Python path gives TFX's error
@@ -333,6 +334,26 @@ class ArrowCsvToExamples:
 
     def __call__(self, path: str) -> Any:
         return self.fallback(path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for Beam's workers without the kept blocks: they parse their file again."""
+        return {**self.__dict__, "kept": {}}
+
+    def tables(self, path: str) -> Iterator[Any]:
+        """The file's data rows as tables of strings: the scan's kept blocks (each dropped
+        once handed out), then the rest of the file, parsed again."""
+        header = self.layout.header
+        kept = self.kept.pop(path, None)
+        if kept is None:
+            for _, _, table in csv_arrow.blocks(path, header):
+                yield table
+            return
+        kept.tables.reverse()
+        while kept.tables:
+            yield kept.tables.pop()
+        if kept.resume is not None:
+            for _, _, table in csv_arrow.blocks(path, header, start=kept.resume):
+                yield table
 
     def write_shards(self, path: str, writers: list[Any], buckets: list[int] | None) -> None:
         """Encode the file block by block into ``writers``; ``csv_arrow.Unsupported`` (before
@@ -355,7 +376,7 @@ class ArrowCsvToExamples:
         # encoding: a second core overlaps them; at most two blocks are held
         with ThreadPoolExecutor(1, thread_name_prefix="tfrecord-gzip") as pool:
             pending = None
-            for _, _, table in csv_arrow.blocks(path, layout.header):
+            for table in self.tables(path):
                 if table.num_rows == 0:
                     continue
                 records, keys = encode_table(table, layout.header, layout.types, layout.has_values,
