@@ -286,7 +286,7 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None,
     frames = frame_records(records, rows)
     count = len(rows)
     if not bounds:
-        yield 0, binary_data(frames), count
+        yield 0, binary_view(frames), count
         return
     key_rows = rows if keys is None else binary_rows(keys)
     bucket = bucket_of(key_rows, bounds[-1])
@@ -294,7 +294,7 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None,
     for index in range(outputs):
         chosen = np.flatnonzero(split == index)
         if len(chosen):
-            yield index, binary_data(pc.take(frames, int64_array(chosen))), len(chosen)
+            yield index, binary_view(pc.take(frames, int64_array(chosen))), len(chosen)
 
 
 def _fixed(matrix: Any) -> Any:
@@ -305,6 +305,15 @@ def _fixed(matrix: Any) -> Any:
     offsets = np.arange(rows + 1, dtype=np.int32) * width
     return pa.Array.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
                                                      pa.py_buffer(np.ascontiguousarray(matrix))])
+
+
+def binary_view(array: Any) -> memoryview:
+    """All the bytes of an Arrow binary array's rows, as a view of its data buffer (no copy:
+    gzip reads it as it is)."""
+    import numpy as np
+    _, offsets, data = array.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
+    return memoryview(data)[int(bounds[0]):int(bounds[-1])] if data is not None else memoryview(b"")
 
 
 def binary_data(array: Any) -> bytes:
@@ -368,7 +377,7 @@ class ArrowCsvToExamples:
                 total += int(count)
                 bounds.append(total)
 
-        def write(outputs: list[tuple[int, bytes, int]]) -> None:
+        def write(outputs: list[tuple[int, memoryview, int]]) -> None:
             for index, frames, count in outputs:
                 writers[index].write_frames(frames, count)
 
