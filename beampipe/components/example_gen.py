@@ -10,7 +10,8 @@ With no Beam args the same per-file writes run in this process (Beam's import an
 cost more than a small input); with Beam args, Beam runs them (``--direct_num_workers=2
 --direct_running_mode=multi_processing`` writes two files at once). A CSV file goes through
 ``csv_arrow`` / ``example_encode`` (vectorized, same bytes) unless it holds something only
-the Python path (``csv_decode`` / ``example_io``) reads exactly.
+the Python path (``csv_decode`` / ``example_io``) reads exactly; in-process, the blocks its type
+scan parsed are kept (``csv_arrow.KEEP_BYTES`` in all) for the writes, so a CSV is parsed once.
 The input files' content fingerprint is both a custom property and part of the cache key
 (``cache_material``), so an edited input file re-runs the node.
 

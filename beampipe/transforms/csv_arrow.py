@@ -16,6 +16,10 @@ column that stays numeric. Numbers it does parse: ``-?digits`` within int64 as i
 ``-?(digits[.digits]|.digits)([eE][+-]?digits)`` as floats (pyarrow's correctly rounded
 parse, as Python's ``float``). A block's column is first tried whole: only number characters
 and pyarrow's cast succeeds (cheap); else regexes find its first text value.
+
+The types depend on every row, so the writes start after the scan; ``scan_and_keep`` keeps
+the scan's parsed blocks (up to ``KEEP_BYTES``) so that the write pass parses the file only
+from where that budget ran out (memory stays bounded at any size).
 """
 from __future__ import annotations
 
