@@ -152,6 +152,56 @@ def blocks(path: str, header: list[str], block_bytes: int = 0,
             line += block.count(b"\n")
 
 
+def prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, each produced in a thread while the caller works on the one before:
+    pyarrow's CSV parse releases the GIL, so the next block is parsed on another core.
+    Same items, same order, errors where they occurred; the thread ends when the caller
+    stops early."""
+    import queue
+    import threading
+
+    ahead: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    break
+            else:
+                put((True, end))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller, in order
+            put((False, err))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="csv-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = ahead.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def line_of_row(block: bytes, first_line: int, row: int) -> int:
     """The file line of data row ``row`` of a block (a blank line, ``\n`` or ``\r\n``, holds no row)."""
     import numpy as np
@@ -276,7 +326,7 @@ def _scan(paths: list[str], keep_bytes: int) -> tuple[CsvLayout, dict[str, Kept]
         keeping = Kept() if keep_bytes > 0 else None
         if keeping is not None:
             kept[path] = keeping
-        for first_line, block, table in blocks(path, header):
+        for first_line, block, table in prefetched(blocks(path, header)):
             if keeping is not None and keeping.resume is None:
                 if table.nbytes <= keep_bytes:
                     keeping.tables.append(table)

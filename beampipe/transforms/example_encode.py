@@ -353,16 +353,15 @@ class ArrowCsvToExamples:
         once handed out), then the rest of the file, parsed again."""
         header = self.layout.header
         kept = self.kept.pop(path, None)
-        if kept is None:
-            for _, _, table in csv_arrow.blocks(path, header):
-                yield table
-            return
-        kept.tables.reverse()
-        while kept.tables:
-            yield kept.tables.pop()
-        if kept.resume is not None:
-            for _, _, table in csv_arrow.blocks(path, header, start=kept.resume):
-                yield table
+        if kept is not None:
+            kept.tables.reverse()
+            while kept.tables:
+                yield kept.tables.pop()
+            if kept.resume is None:
+                return
+        start = kept.resume if kept is not None else None
+        for _, _, table in csv_arrow.prefetched(csv_arrow.blocks(path, header, start=start)):
+            yield table
 
     def write_shards(self, path: str, writers: list[Any], buckets: list[int] | None) -> None:
         """Encode the file block by block into ``writers``; ``csv_arrow.Unsupported`` (before

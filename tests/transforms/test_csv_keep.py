@@ -88,3 +88,48 @@ def test_with_beam_args_nothing_is_kept_and_a_pickled_reader_drops_its_blocks(tm
     _, local = _run(CsvExampleGen(input_base=str(base)), tmp_path, "local")
     _, beam = _run(CsvExampleGen(input_base=str(base)), tmp_path, "beam", ["--direct_num_workers=1"])
     assert keeps == [csv_arrow.KEEP_BYTES, 0] and local == beam
+
+
+def _parse_threads() -> list:
+    import threading
+    return [t for t in threading.enumerate() if t.name == "csv-parse"]
+
+
+def test_prefetched_gives_the_same_items_and_errors_in_order_and_stops_with_its_caller():
+    assert list(csv_arrow.prefetched(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        yield 2
+        raise csv_arrow.Unsupported("third")
+
+    seen = []
+    with pytest.raises(csv_arrow.Unsupported, match="third"):
+        for item in csv_arrow.prefetched(failing()):
+            seen.append(item)
+    assert seen == [1, 2]
+    closed = []
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.append(True)
+
+    items = csv_arrow.prefetched(endless())
+    assert [next(items) for _ in range(3)] == [0, 1, 2]
+    items.close()
+    assert closed == [True] and not _parse_threads()
+
+
+def test_a_scan_that_steps_aside_midway_leaves_no_parse_thread(tmp_path, monkeypatch):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n" + "1,2\n" * 3000 + "nan,3\n" + "4,5\n" * 3000)  # nan: the Python path's
+    monkeypatch.setattr(csv_arrow, "BLOCK_BYTES", 1024)
+    import gc
+    assert csv_arrow.scan_and_keep([str(path)], 1 << 20) is None
+    gc.collect()
+    assert not _parse_threads()
