@@ -10,7 +10,8 @@ With no Beam args the same per-file writes run in this process (Beam's import an
 cost more than a small input); with Beam args, Beam runs them (``--direct_num_workers=2
 --direct_running_mode=multi_processing`` writes two files at once). A CSV file goes through
 ``csv_arrow`` / ``example_encode`` (vectorized, same bytes) unless it holds something only
-the Python path (``csv_decode`` / ``example_io``) reads exactly.
+the Python path (``csv_decode`` / ``example_io``) reads exactly; in-process, the blocks its type
+scan parsed are kept (``csv_arrow.KEEP_BYTES`` in all) for the writes, so a CSV is parsed once.
 The input files' content fingerprint is both a custom property and part of the cache key
 (``cache_material``), so an edited input file re-runs the node.
 
@@ -87,8 +88,10 @@ class _FileBasedExampleGen(BaseComponent):
         return splits
 
     @classmethod
-    def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
-        """Validate the files before Beam starts; returns path -> (split key, serialized example)s."""
+    def prepare(cls, props: dict[str, Any], files: list[str], keep_bytes: int = 0) -> Any:
+        """Validate the files before Beam starts; returns path -> (split key, serialized example)s.
+        ``keep_bytes``: how much of what the validation parsed the reader may keep for the
+        write (in-process writes only: Beam's workers get the reader pickled)."""
         raise NotImplementedError
 
     @classmethod
@@ -113,8 +116,10 @@ class _FileBasedExampleGen(BaseComponent):
         remote_names = _localize_files(resolved, os.path.join(ctx.temp_dir, "input_base"))
         files = [f for group in resolved.files.values() for f in group]
         hash_splits = cls.output_splits(props, list(resolved.files))
+        from beampipe.transforms.csv_arrow import KEEP_BYTES
+        keep = 0 if ctx.beam_pipeline_args else KEEP_BYTES // max(1, len(resolved.files))
         try:
-            readers = {name: cls.prepare(props, group) for name, group in resolved.files.items()}
+            readers = {name: cls.prepare(props, group, keep) for name, group in resolved.files.items()}
         except ValueError as err:  # name the user's remote file, not the local copy
             message = str(err)
             for local, uri in remote_names.items():
@@ -170,20 +175,20 @@ class CsvExampleGen(_FileBasedExampleGen):
                          allow_column_type_changes=allow_column_type_changes)
 
     @classmethod
-    def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
-        from beampipe.transforms.csv_arrow import Unsupported, fast_scan
+    def prepare(cls, props: dict[str, Any], files: list[str], keep_bytes: int = 0) -> Any:
+        from beampipe.transforms.csv_arrow import Unsupported, scan_and_keep
         from beampipe.transforms.csv_decode import scan_csv
         from beampipe.transforms.example_encode import ArrowCsvToExamples
         from beampipe.transforms.example_io import CsvFileToExamples
-        fast = fast_scan(files)  # None: something only the Python path reads (or reports)
-        layout = fast or scan_csv(files)
+        fast = scan_and_keep(files, keep_bytes)  # None: something only the Python path reads (or reports)
+        layout = fast[0] if fast else scan_csv(files)
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")
         reader = CsvFileToExamples(layout.header, layout.types, partition, layout)
         if fast is None:
             return reader
         try:
-            return ArrowCsvToExamples(reader)
+            return ArrowCsvToExamples(reader, fast[1])
         except Unsupported:
             return reader
 
@@ -234,7 +239,7 @@ class ImportExampleGen(_FileBasedExampleGen):
                          payload_format=payload_format)
 
     @classmethod
-    def prepare(cls, props: dict[str, Any], files: list[str]) -> Any:
+    def prepare(cls, props: dict[str, Any], files: list[str], keep_bytes: int = 0) -> Any:
         from beampipe.transforms.example_io import check_tfrecord_of_examples
         partition = ((props.get("output_config") or {}).get("split_config") or {}).get(
             "partition_feature_name", "")

@@ -16,17 +16,25 @@ column that stays numeric. Numbers it does parse: ``-?digits`` within int64 as i
 ``-?(digits[.digits]|.digits)([eE][+-]?digits)`` as floats (pyarrow's correctly rounded
 parse, as Python's ``float``). A block's column is first tried whole: only number characters
 and pyarrow's cast succeeds (cheap); else regexes find its first text value.
+
+The types depend on every row, so the writes start after the scan; ``scan_and_keep`` keeps
+the scan's parsed blocks (up to ``KEEP_BYTES``) so that the write pass parses the file only
+from where that budget ran out (memory stays bounded at any size).
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from beampipe.transforms.csv_decode import BYTES, FLOAT, INT, CsvLayout, _check_header, _kind, _log, finish_scan
 
 BLOCK_BYTES = 8 << 20
+# Arrow bytes of parsed blocks the scan keeps for the write pass (all input files together):
+# up to this much the CSV is parsed once; beyond it the write pass reads the rest again
+KEEP_BYTES = 512 << 20
 INT_PATTERN = r"^-?[0-9]{1,18}$"
 DIGITS_PATTERN = r"^-?[0-9]+$"
 FLOAT_PATTERN = r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
@@ -104,19 +112,23 @@ def read_header(path: str) -> tuple[list[str], int]:
     return header, len(first)
 
 
-def blocks(path: str, header: list[str], block_bytes: int = 0) -> Iterator[tuple[int, bytes, Any]]:
+def blocks(path: str, header: list[str], block_bytes: int = 0,
+           start: tuple[int, int] | None = None) -> Iterator[tuple[int, bytes, Any]]:
     """(line number of the block's first line, raw block, pyarrow Table of strings) for the
-    data rows of a file, in newline-aligned blocks of about ``block_bytes`` (``BLOCK_BYTES``)."""
+    data rows of a file, in newline-aligned blocks of about ``block_bytes`` (``BLOCK_BYTES``),
+    from ``start`` (byte offset of a line start, its line number) or the first data line."""
     import pyarrow as pa
     from pyarrow import csv as pcsv
 
     _, skip = read_header(path)
+    line = 2
+    if start is not None:
+        skip, line = start
     block_bytes = block_bytes or BLOCK_BYTES
     read = pcsv.ReadOptions(column_names=header, use_threads=False, block_size=1 << 24)
     parse = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True)
     convert = pcsv.ConvertOptions(column_types={name: pa.string() for name in header},
                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
-    line = 2
     with open(path, "rb") as f:
         f.seek(skip)
         rest = b""
@@ -138,6 +150,56 @@ def blocks(path: str, header: list[str], block_bytes: int = 0) -> Iterator[tuple
                 raise Unsupported(str(err)) from None
             yield line, block, table
             line += block.count(b"\n")
+
+
+def prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, each produced in a thread while the caller works on the one before:
+    pyarrow's CSV parse releases the GIL, so the next block is parsed on another core.
+    Same items, same order, errors where they occurred; the thread ends when the caller
+    stops early."""
+    import queue
+    import threading
+
+    ahead: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    break
+            else:
+                put((True, end))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller, in order
+            put((False, err))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="csv-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = ahead.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def line_of_row(block: bytes, first_line: int, row: int) -> int:
@@ -223,28 +285,55 @@ def _quick_kind(column: Any, filled: Any) -> str | None:
         return None
 
 
+@dataclass
+class Kept:
+    """A file's first parsed blocks, kept by the scan so the write pass need not parse them
+    again, and where the write pass reads on (byte offset, line; None: nothing is left)."""
+
+    tables: list[Any] = field(default_factory=list)
+    resume: tuple[int, int] | None = None
+
+
 def fast_scan(paths: list[str]) -> CsvLayout | None:
     """``csv_decode.scan_csv``'s layout, vectorized; None when the Python path must scan
     (then it also gives the error, if any)."""
+    scanned = scan_and_keep(paths, 0)
+    return scanned[0] if scanned else None
+
+
+def scan_and_keep(paths: list[str], keep_bytes: int) -> tuple[CsvLayout, dict[str, Kept]] | None:
+    """``fast_scan``, also keeping the parsed blocks (the first ``keep_bytes`` of Arrow data
+    over all files) for the write pass: path -> ``Kept``, for the files it kept blocks of."""
     try:
-        return _scan(paths)
+        return _scan(paths, keep_bytes)
     except Unsupported as why:
         _log.debug("CSV fast path not used: %s", why)
         return None
 
 
-def _scan(paths: list[str]) -> CsvLayout:
+def _scan(paths: list[str], keep_bytes: int) -> tuple[CsvLayout, dict[str, Kept]]:
     layout: CsvLayout | None = None
     numeric_seen: list[bool] = []
+    kept: dict[str, Kept] = {}
     for path in paths:
-        header, _ = read_header(path)
+        header, offset = read_header(path)
         if layout is None:
             layout = CsvLayout(header=header, types=[INT] * len(header))
             numeric_seen = [False] * len(header)
         elif header != layout.header:
             raise Unsupported("header differs from the first file's")
         before = layout.rows
-        for first_line, block, table in blocks(path, header):
+        keeping = Kept() if keep_bytes > 0 else None
+        if keeping is not None:
+            kept[path] = keeping
+        for first_line, block, table in prefetched(blocks(path, header)):
+            if keeping is not None and keeping.resume is None:
+                if table.nbytes <= keep_bytes:
+                    keeping.tables.append(table)
+                    keep_bytes -= table.nbytes
+                else:  # over budget: the write pass parses from this block on
+                    keeping.resume = (offset, first_line)
+            offset += len(block)
             layout.rows += table.num_rows
             for i in range(len(header)):
                 if layout.types[i] == BYTES:
@@ -261,5 +350,7 @@ def _scan(paths: list[str]) -> CsvLayout:
                     layout.types[i] = FLOAT
         if layout.rows == before:
             raise Unsupported("no data rows")
+        if keeping is not None and not keeping.tables:
+            del kept[path]
     assert layout is not None, "fast_scan needs at least one file"
-    return finish_scan(layout, numeric_seen)
+    return finish_scan(layout, numeric_seen), kept

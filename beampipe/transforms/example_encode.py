@@ -286,7 +286,7 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None,
     frames = frame_records(records, rows)
     count = len(rows)
     if not bounds:
-        yield 0, binary_data(frames), count
+        yield 0, binary_view(frames), count
         return
     key_rows = rows if keys is None else binary_rows(keys)
     bucket = bucket_of(key_rows, bounds[-1])
@@ -294,7 +294,7 @@ def framed_splits(records: Any, keys: Any, bounds: list[int] | None,
     for index in range(outputs):
         chosen = np.flatnonzero(split == index)
         if len(chosen):
-            yield index, binary_data(pc.take(frames, int64_array(chosen))), len(chosen)
+            yield index, binary_view(pc.take(frames, int64_array(chosen))), len(chosen)
 
 
 def _fixed(matrix: Any) -> Any:
@@ -305,6 +305,15 @@ def _fixed(matrix: Any) -> Any:
     offsets = np.arange(rows + 1, dtype=np.int32) * width
     return pa.Array.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets),
                                                      pa.py_buffer(np.ascontiguousarray(matrix))])
+
+
+def binary_view(array: Any) -> memoryview:
+    """All the bytes of an Arrow binary array's rows, as a view of its data buffer (no copy:
+    gzip reads it as it is)."""
+    import numpy as np
+    _, offsets, data = array.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
+    return memoryview(data)[int(bounds[0]):int(bounds[-1])] if data is not None else memoryview(b"")
 
 
 def binary_data(array: Any) -> bytes:
@@ -322,8 +331,9 @@ class ArrowCsvToExamples:
     used when the file holds something ``csv_arrow`` does not read exactly).
     """
 
-    def __init__(self, fallback: Any) -> None:
+    def __init__(self, fallback: Any, kept: dict[str, csv_arrow.Kept] | None = None) -> None:
         self.fallback = fallback
+        self.kept = dict(kept or {})  # path -> the scan's parsed blocks, used (and freed) once
         self.layout = layout = fallback.layout
         partition = fallback.partition_feature
         if partition:  # a FLOAT or untyped key column: the Python path gives TFX's error
@@ -333,6 +343,25 @@ class ArrowCsvToExamples:
 
     def __call__(self, path: str) -> Any:
         return self.fallback(path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for Beam's workers without the kept blocks: they parse their file again."""
+        return {**self.__dict__, "kept": {}}
+
+    def tables(self, path: str) -> Iterator[Any]:
+        """The file's data rows as tables of strings: the scan's kept blocks (each dropped
+        once handed out), then the rest of the file, parsed again."""
+        header = self.layout.header
+        kept = self.kept.pop(path, None)
+        if kept is not None:
+            kept.tables.reverse()
+            while kept.tables:
+                yield kept.tables.pop()
+            if kept.resume is None:
+                return
+        start = kept.resume if kept is not None else None
+        for _, _, table in csv_arrow.prefetched(csv_arrow.blocks(path, header, start=start)):
+            yield table
 
     def write_shards(self, path: str, writers: list[Any], buckets: list[int] | None) -> None:
         """Encode the file block by block into ``writers``; ``csv_arrow.Unsupported`` (before
@@ -347,7 +376,7 @@ class ArrowCsvToExamples:
                 total += int(count)
                 bounds.append(total)
 
-        def write(outputs: list[tuple[int, bytes, int]]) -> None:
+        def write(outputs: list[tuple[int, memoryview, int]]) -> None:
             for index, frames, count in outputs:
                 writers[index].write_frames(frames, count)
 
@@ -355,7 +384,7 @@ class ArrowCsvToExamples:
         # encoding: a second core overlaps them; at most two blocks are held
         with ThreadPoolExecutor(1, thread_name_prefix="tfrecord-gzip") as pool:
             pending = None
-            for _, _, table in csv_arrow.blocks(path, layout.header):
+            for table in self.tables(path):
                 if table.num_rows == 0:
                     continue
                 records, keys = encode_table(table, layout.header, layout.types, layout.has_values,

@@ -45,7 +45,7 @@ class TFRecordWriter:
             self._file.write(self._buffer)
             self._buffer.clear()
 
-    def write_frames(self, frames: bytes, count: int) -> None:
+    def write_frames(self, frames: bytes | memoryview, count: int) -> None:
         """Append ``count`` records already framed (``example_encode.framed_splits``)."""
         if self._buffer:
             self._file.write(self._buffer)
