@@ -6,7 +6,9 @@ dominates the statistics themselves. This module makes the SAME calls the Beam p
 in the same order, on the same batches, in this process:
 
 - records are read in file order and cut into batches of 1,000 (tfx-bsl's batch size for
-  the in-order read), each decoded on its own, untyped, as ``TFExampleRecord`` does;
+  the in-order read), each decoded on its own, untyped, as ``TFExampleRecord`` does (the
+  regular records ExampleGen writes by ``example_decode``'s numpy decoder, ten batches at a
+  time, to the same Arrow batches; anything else by tfx-bsl);
 - the combiner generators run inside TFDV's own ``_CombinerStatsGeneratorsCombineFn``,
   driven as the DirectRunner drives the lifted, hot-key-fanned ``CombinePerKey`` (traced:
   one accumulator, add_input per batch, compact, then the pre/post combine's merges with an
@@ -26,6 +28,7 @@ from typing import Any, Iterable, Iterator
 
 BATCH_SIZE = 1000  # beam_util.read_record_batches' batch size: the batches must be the same
 COUNT_BATCH_ROWS = 10_000  # top-k counts are exact at any batching: count this many rows at a time
+DECODE_GROUP_ROWS = 10_000  # records decoded at once by ``example_decode`` (numpy's per-call cost)
 
 
 def _generators(options: Any) -> tuple[list[Any], list[Any]]:
@@ -159,8 +162,17 @@ def record_batches(files: list[str], decode_schema: Any = None, batch_size: int 
     ``tfxio.TFExampleRecord`` decodes them (untyped unless ``decode_schema`` is given)."""
     from beampipe.transforms.tfrecord_read import records_in_batches
     decode = decoder(decode_schema).DecodeBatch
-    for records in records_in_batches(files, batch_size):
-        yield decode(records)
+    if decode_schema is not None:
+        for records in records_in_batches(files, batch_size):
+            yield decode(records)
+        return
+    from beampipe.transforms import example_decode
+    # Groups of whole batches (so the same batches), decoded at once with numpy when regular.
+    for group in records_in_batches(files, batch_size * max(1, DECODE_GROUP_ROWS // batch_size)):
+        batches = example_decode.record_batches(group, batch_size)
+        if batches is None:
+            batches = (decode(group[i:i + batch_size]) for i in range(0, len(group), batch_size))
+        yield from batches
 
 
 def decoder(decode_schema: Any = None) -> Any:
