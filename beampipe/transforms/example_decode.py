@@ -146,10 +146,10 @@ def _column(u8: np.ndarray, kind: str, start: np.ndarray, size: np.ndarray) -> A
     import pyarrow as pa
     if kind == "float":
         offsets, values = _floats(u8, start, size)
-        child = pa.array(values, type=pa.float32())
+        child = pa.Array.from_buffers(pa.float32(), len(values), [None, pa.py_buffer(values)])
     elif kind == "int64":
         offsets, values = _int64s(u8, start, size)
-        child = pa.array(values, type=pa.int64())
+        child = pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
     else:
         offsets, (value_start, value_len) = _bytes(u8, start, size)
         data = u8[_ranges(value_start, value_len)]
@@ -253,7 +253,9 @@ def record_batches(records: list[bytes], batch_size: int) -> list[Any] | None:
         arrays = []
         for _, _, offsets, child in columns:
             first, last = int(offsets[lo]), int(offsets[hi])
-            arrays.append(pa.LargeListArray.from_arrays(pa.array(offsets[lo:hi + 1] - first),
-                                                        child.slice(first, last - first)))
+            # from_buffers, not pa.array: no per-call pandas checks (nor pandas' import in a child)
+            arrays.append(pa.Array.from_buffers(pa.large_list(child.type), hi - lo,
+                                                [None, pa.py_buffer(offsets[lo:hi + 1] - first)],
+                                                children=[child.slice(first, last - first)]))
         out.append(pa.RecordBatch.from_arrays(arrays, [c[0] for c in columns]))
     return out

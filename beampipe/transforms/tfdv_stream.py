@@ -160,19 +160,28 @@ def statistics_of_batches(batches: Iterable[Any], options: Any) -> Any:
 def record_batches(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE) -> Iterator[Any]:
     """Arrow record batches of gzip TFRecord ``files``: Beam's in-order batches, decoded as
     ``tfxio.TFExampleRecord`` decodes them (untyped unless ``decode_schema`` is given)."""
+    for group in batch_groups(files, decode_schema, batch_size):
+        yield from group
+
+
+def batch_groups(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE) -> Iterator[list[Any]]:
+    """:func:`record_batches` in lists (one per ``DECODE_GROUP_ROWS`` records): the unit
+    ``decode_process`` hands over."""
     from beampipe.transforms.tfrecord_read import records_in_batches
-    decode = decoder(decode_schema).DecodeBatch
     if decode_schema is not None:
+        decode = decoder(decode_schema).DecodeBatch
         for records in records_in_batches(files, batch_size):
-            yield decode(records)
+            yield [decode(records)]
         return
     from beampipe.transforms import example_decode
+    decode = None  # tfx-bsl's, made when first needed
     # Groups of whole batches (so the same batches), decoded at once with numpy when regular.
     for group in records_in_batches(files, batch_size * max(1, DECODE_GROUP_ROWS // batch_size)):
         batches = example_decode.record_batches(group, batch_size)
         if batches is None:
-            batches = (decode(group[i:i + batch_size]) for i in range(0, len(group), batch_size))
-        yield from batches
+            decode = decode or decoder().DecodeBatch
+            batches = [decode(group[i:i + batch_size]) for i in range(0, len(group), batch_size)]
+        yield batches
 
 
 def decoder(decode_schema: Any = None) -> Any:
@@ -184,6 +193,11 @@ def decoder(decode_schema: Any = None) -> Any:
 
 
 def statistics_of_files(files: list[str], options: Any, decode_schema: Any = None,
-                        batch_size: int = BATCH_SIZE) -> Any:
-    """Statistics of TFRecord files of tf.Examples, streamed: memory is one batch."""
-    return statistics_of_batches(record_batches(files, decode_schema, batch_size), options)
+                        batch_size: int = BATCH_SIZE, reader: Any = None) -> Any:
+    """Statistics of TFRecord files of tf.Examples, streamed: memory is a few batches.
+
+    ``reader`` (a ``decode_process.DecodeProcess``): read and decode in that child process,
+    the same batches in the same order, while this one runs the combiners."""
+    batches = (reader.batches(files, decode_schema, batch_size) if reader is not None
+               else record_batches(files, decode_schema, batch_size))
+    return statistics_of_batches(batches, options)

@@ -158,7 +158,14 @@ def test_unsupported_options_go_through_beam():
     assert not tfdv_stream.supported(tfdv.StatsOptions(experimental_result_partitions=2))
     assert not tfdv_stream.supported(tfdv.StatsOptions(weight_feature="w"))
     assert not tfdv_io.skips_beam(["--runner=DirectRunner"], tfdv.StatsOptions())
+    assert not tfdv_io.skips_beam(["--direct_num_workers=1"], tfdv.StatsOptions())
     assert tfdv_io.skips_beam([], tfdv.StatsOptions())
+    # DirectRunner's worker processes alone: the in-order read's numbers, streamed (decode_process)
+    two = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+    assert tfdv_io.skips_beam(two, tfdv.StatsOptions())
+    assert tfdv_io.skips_beam(["--runner=DirectRunner", *two], tfdv.StatsOptions())
+    assert not tfdv_io.skips_beam([*two, "--temp_location=/tmp/x"], tfdv.StatsOptions())
+    assert not tfdv_io.skips_beam(two, tfdv.StatsOptions(weight_feature="w"))
 
 
 def test_statistics_gen_with_options_skips_beam_and_matches_beam(taxi_examples, tmp_path):
