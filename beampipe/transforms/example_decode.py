@@ -194,6 +194,63 @@ def _template(record: bytes) -> list[bytes]:
     return keys
 
 
+def _entry_short(u8: np.ndarray, pos: np.ndarray, key: bytes) -> tuple[str, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_entry` when every length in the entry's head is one byte (entries under 128
+    bytes): the head's bytes gathered at once and checked against the first record's; None
+    when that does not hold (then :func:`_entry` decides)."""
+    m = len(key)
+    if m > 127:
+        return None
+    words = (8 + m + 7) // 8  # the head compared 8 bytes at a time: far fewer gathers
+    want = np.zeros(words * 8, dtype=np.uint8)
+    want[:8 + m] = u8[pos[0]:pos[0] + 8 + m]
+    want[[0, 2, 3, 4 + m]] = (0x0A, 0x0A, m, 0x12)
+    want[4:4 + m] = np.frombuffer(key, dtype=np.uint8)
+    fixed = np.zeros(words * 8, dtype=np.uint8)
+    fixed[:8 + m] = 0xFF
+    fixed[[1, 5 + m, 7 + m]] = 0  # the entry's, the feature's and the list's lengths
+    # every byte offset of u8 as the start of a little-endian 8-byte word (unaligned view)
+    at = np.ndarray((len(u8) - 7,), dtype="<u8", buffer=u8, strides=(1,))
+    head = at[pos[:, None] + np.arange(0, words * 8, 8)] if words > 1 else at[pos][:, None]
+    if ((head ^ want.view("<u8")) & fixed.view("<u8")).any():
+        return None
+    entry, feature, size = (u8[pos + c].astype(np.int64) for c in (1, 5 + m, 7 + m))
+    kind = _KINDS.get(int(want[6 + m]))
+    if (kind is None or ((entry | feature | size) & 0x80).any()
+            or not ((entry == 4 + m + feature) & (feature == 2 + size)).all()):
+        return None
+    return kind, pos + 8 + m, size, pos + 2 + entry
+
+
+def _entry(u8: np.ndarray, pos: np.ndarray, end: np.ndarray, key: bytes) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """One map entry per record at ``pos``, key ``key``: (kind, list start, list size, entry end)."""
+    if not (pos < end).all():
+        raise _Irregular
+    _expect(u8, pos, 0x0A)
+    entry, body = _varints(u8, pos + 1)
+    entry_end = body + entry
+    _expect(u8, body, 0x0A)
+    klen, kstart = _varints(u8, body + 1)
+    if not (klen == len(key)).all():
+        raise _Irregular
+    key_bytes = np.frombuffer(key, dtype=np.uint8)
+    if len(key) and not (u8[kstart[:, None] + np.arange(len(key))] == key_bytes).all():
+        raise _Irregular
+    vpos = kstart + len(key)
+    _expect(u8, vpos, 0x12)
+    flen, fstart = _varints(u8, vpos + 1)
+    if not (fstart + flen == entry_end).all() or not (flen > 0).all():
+        raise _Irregular  # the value is not last, or kind-less
+    tag = u8[fstart]
+    kind = _KINDS.get(int(tag[0]))
+    if kind is None or not (tag == tag[0]).all():
+        raise _Irregular
+    lsize, lstart = _varints(u8, fstart + 1)
+    if not (lstart + lsize == entry_end).all():
+        raise _Irregular
+    return kind, lstart, lsize, entry_end
+
+
 def _decode(u8: np.ndarray, start: np.ndarray, end: np.ndarray, first: bytes) -> list[tuple[str, str, np.ndarray, Any]]:
     keys = _template(first)
     if len(set(keys)) != len(keys) or any(b"\x00" in k for k in keys):
@@ -208,30 +265,8 @@ def _decode(u8: np.ndarray, start: np.ndarray, end: np.ndarray, first: bytes) ->
         raise _Irregular  # unknown fields after Features, or a second Features
     columns = []
     for key, name in zip(keys, names):
-        if not (pos < end).all():
-            raise _Irregular
-        _expect(u8, pos, 0x0A)
-        entry, body = _varints(u8, pos + 1)
-        entry_end = body + entry
-        _expect(u8, body, 0x0A)
-        klen, kstart = _varints(u8, body + 1)
-        if not (klen == len(key)).all():
-            raise _Irregular
-        key_bytes = np.frombuffer(key, dtype=np.uint8)
-        if len(key) and not (u8[kstart[:, None] + np.arange(len(key))] == key_bytes).all():
-            raise _Irregular
-        vpos = kstart + len(key)
-        _expect(u8, vpos, 0x12)
-        flen, fstart = _varints(u8, vpos + 1)
-        if not (fstart + flen == entry_end).all() or not (flen > 0).all():
-            raise _Irregular  # the value is not last, or kind-less
-        tag = u8[fstart]
-        kind = _KINDS.get(int(tag[0]))
-        if kind is None or not (tag == tag[0]).all():
-            raise _Irregular
-        lsize, lstart = _varints(u8, fstart + 1)
-        if not (lstart + lsize == entry_end).all():
-            raise _Irregular
+        head = _entry_short(u8, pos, key) or _entry(u8, pos, end, key)
+        kind, lstart, lsize, entry_end = head
         offsets, child = _column(u8, kind, lstart, lsize)
         columns.append((name, kind, offsets, child))
         pos = entry_end
