@@ -164,19 +164,20 @@ def record_batches(files: list[str], decode_schema: Any = None, batch_size: int 
         yield from group
 
 
-def batch_groups(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE) -> Iterator[list[Any]]:
+def batch_groups(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE,
+                 inflate_ahead: bool = False) -> Iterator[list[Any]]:
     """:func:`record_batches` in lists (one per ``DECODE_GROUP_ROWS`` records): the unit
-    ``decode_process`` hands over."""
+    ``decode_process`` hands over. ``inflate_ahead``: inflate in a thread (``tfrecord_read``)."""
     from beampipe.transforms.tfrecord_read import records_in_batches
     if decode_schema is not None:
         decode = decoder(decode_schema).DecodeBatch
-        for records in records_in_batches(files, batch_size):
+        for records in records_in_batches(files, batch_size, inflate_ahead):
             yield [decode(records)]
         return
     from beampipe.transforms import example_decode
     decode = None  # tfx-bsl's, made when first needed
     # Groups of whole batches (so the same batches), decoded at once with numpy when regular.
-    for group in records_in_batches(files, batch_size * max(1, DECODE_GROUP_ROWS // batch_size)):
+    for group in records_in_batches(files, batch_size * max(1, DECODE_GROUP_ROWS // batch_size), inflate_ahead):
         batches = example_decode.record_batches(group, batch_size)
         if batches is None:
             decode = decode or decoder().DecodeBatch
