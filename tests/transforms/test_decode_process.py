@@ -14,7 +14,7 @@ import pytest
 from beampipe.transforms import tfdv_io, tfdv_stream
 from beampipe.transforms.decode_process import DecodeProcess
 from tests.transforms.test_example_decode import _assert_same_batch
-from tests.transforms.test_tfdv_stream import _edge_case_examples, _write_tfrecords, taxi_examples  # noqa: F401
+from tests.transforms.test_tfdv_stream import _edge_case_examples, _write_tfrecords
 
 TWO = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
@@ -60,7 +60,17 @@ def test_child_statistics_are_byte_identical(mixed_files):
     assert alone.datasets[0].num_examples == 16_000
 
 
-def test_statistics_gen_with_two_workers_writes_the_same_bytes(taxi_examples, tmp_path):  # noqa: F811
+@pytest.fixture(scope="module")
+def taxi_examples(tmp_path_factory):
+    from benchmarks.make_taxi_csv import write
+    from beampipe.components.example_gen import CsvExampleGen
+    from tests.components.test_example_gen import run_example_gen
+    tmp = tmp_path_factory.mktemp("taxi")
+    write(6_000, str(tmp / "data" / "taxi.csv"))
+    return run_example_gen(CsvExampleGen(input_base=str(tmp / "data")), tmp)
+
+
+def test_statistics_gen_with_two_workers_writes_the_same_bytes(taxi_examples, tmp_path):
     from beampipe.components.base import ExecContext
     from beampipe.components.statistics_gen import StatisticsGen
     from beampipe.metadata.artifacts import ExampleStatistics
