@@ -98,6 +98,9 @@ def main() -> None:
     parser.add_argument("--example-gen-beam-args", default="",
                         help="Beam args of the CsvExampleGen node, e.g. '--direct_num_workers=2 "
                              "--direct_running_mode=multi_processing' (nothing is recorded)")
+    parser.add_argument("--statistics-beam-args", default="",
+                        help="Beam args of the StatisticsGen node, e.g. '--direct_num_workers=2 "
+                             "--direct_running_mode=multi_processing' (nothing is recorded)")
     parser.add_argument("--reference-io", action="store_true",
                         help="Transform reads and writes through TFXIO and Beam's TFRecord sink "
                              "(the implementation before issue 13), for before/after figures; nothing is recorded")
@@ -139,7 +142,7 @@ def main() -> None:
                     work, args.rows, args.example_gen_beam_args.split())
     if not args.only:
         stats = step("StatisticsGen", StatisticsGen, {"examples": [examples]}, "statistics",
-                     ExampleStatistics, {}, work, args.rows)
+                     ExampleStatistics, {}, work, args.rows, args.statistics_beam_args.split())
         schema = step("SchemaGen", SchemaGen, {"statistics": [stats]}, "schema", Schema, {}, work, 0)
         step("ExampleValidator", ExampleValidator, {"statistics": [stats], "schema": [schema]}, "anomalies",
              ExampleAnomalies, {}, work, 0)
@@ -147,7 +150,7 @@ def main() -> None:
     print(f"{'total':18s} {time.time() - total:8.1f} s  rows {args.rows}  peak RSS {peak_rss_mb():.0f} MB "
           f"(self and children)")
     variant = (args.beam_statistics or args.reference_io or args.transform_beam_args or args.cold_imports
-               or args.example_gen_beam_args)
+               or args.example_gen_beam_args or args.statistics_beam_args)
     if not (args.no_record or args.only or variant):
         from benchmarks.results import record
         record("data_components.py", f"ExampleGen / StatisticsGen / Transform at {args.rows:,} rows, one process (ExampleGen gzips in a 2nd thread)",

@@ -5,9 +5,12 @@ Output per split: the statistics (binary DatasetFeatureStatisticsList) and a rep
 ``ExampleStatistics.stats_file`` / ``report_file`` put them. All splits are computed in ONE Beam pipeline so Beam and
 TFDV start once. With no Beam args, Beam is skipped at any size (``tfdv_io.skips_beam``):
 ``tfdv_stream`` streams the examples through the same TFDV calls, so the numbers are Beam's.
+Args that only ask DirectRunner for several worker processes skip it too: the examples are
+then read and decoded in a second process (``decode_process``), with the same numbers.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
@@ -36,10 +39,17 @@ class StatisticsGen(BaseComponent):
         splits = tfdv_io.chosen_splits(examples.splits, ctx.prop("exclude_splits", []))
         raw_options = ctx.prop("stats_options")
         if tfdv_io.skips_beam(ctx.beam_pipeline_args, tfdv_io.stats_options(raw_options, schema)):
-            ctx.log.info("StatisticsGen: no Beam args: streaming the examples without Beam")
-            for split in splits:
-                tfdv_io.statistics_in_memory(examples.split_uri(split), out.stats_file(split),
-                                             tfdv_io.stats_options(raw_options, schema))
+            processes = tfdv_io.stream_processes(ctx.beam_pipeline_args)
+            ctx.log.info("StatisticsGen: streaming the examples without Beam (%d process%s)",
+                         processes, "es" if processes > 1 else "")
+            with contextlib.ExitStack() as stack:
+                reader = None
+                if processes > 1:
+                    from beampipe.transforms.decode_process import DecodeProcess
+                    reader = stack.enter_context(DecodeProcess())
+                for split in splits:
+                    tfdv_io.statistics_in_memory(examples.split_uri(split), out.stats_file(split),
+                                                 tfdv_io.stats_options(raw_options, schema), reader=reader)
         else:
             from beampipe.transforms.beam_util import reads_in_order
             in_order = reads_in_order(ctx.beam_pipeline_args)

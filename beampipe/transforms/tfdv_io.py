@@ -76,23 +76,50 @@ def fits_in_memory(examples_dirs: list[str], beam_args: list[str], raw_options: 
 
 
 def skips_beam(beam_args: list[str], options: Any) -> bool:
-    """Whether StatisticsGen computes without Beam: no Beam args (so the local runner and its
-    in-order read are what Beam would use) and options ``tfdv_stream`` reproduces exactly."""
+    """Whether StatisticsGen computes without Beam: options ``tfdv_stream`` reproduces exactly,
+    and no Beam args, or args that only ask DirectRunner for worker processes (its in-order
+    read is then what Beam would use; ``stream_processes`` gives the second process). Any
+    other args, a lone ``--runner=DirectRunner`` included, still mean Beam."""
     from beampipe.transforms import tfdv_stream
-    return not beam_args and tfdv_stream.supported(options)
+    from beampipe.transforms.small_input import only_direct_parallelism
+    if beam_args and not (only_direct_parallelism(beam_args) and stream_processes(beam_args) > 1):
+        return False
+    return tfdv_stream.supported(options)
 
 
-def statistics_in_memory(examples_dir: str, stats_file: str, options: Any, decode_schema: Any = None) -> None:
+def stream_processes(beam_args: list[str]) -> int:
+    """Processes the streamed statistics use under ``beam_args``: 2 (decoding in a child,
+    ``decode_process``) when they ask for DirectRunner's multi_processing with more than one
+    worker, else 1. More would not help: the parent's combiners are half the work."""
+    values: dict[str, str] = {}
+    for i, arg in enumerate(beam_args):
+        flag, _, value = arg.partition("=")
+        if not value and i + 1 < len(beam_args) and not beam_args[i + 1].startswith("--"):
+            value = beam_args[i + 1]
+        values[flag] = value
+    if values.get("--direct_running_mode") != "multi_processing":
+        return 1
+    try:
+        workers = int(values.get("--direct_num_workers", "1"))
+    except ValueError:
+        return 1
+    workers = workers or os.cpu_count() or 1  # 0: one per core, as DirectRunner reads it
+    return 2 if workers > 1 else 1
+
+
+def statistics_in_memory(examples_dir: str, stats_file: str, options: Any, decode_schema: Any = None,
+                         reader: Any = None) -> None:
     """One split's statistics without Beam, streamed in batches (memory stays flat at any size),
     equal to ``generate_statistics`` with an in-order read (``tfdv_stream``).
 
     ``decode_schema`` types the decoded columns, as a TFXIO source given that schema does.
+    ``reader``: a ``decode_process.DecodeProcess`` to read and decode in (same numbers).
     Options ``tfdv_stream`` cannot reproduce are computed on one Arrow batch of everything.
     """
     from beampipe.transforms import tfdv_stream
     files = example_files(examples_dir)
     if tfdv_stream.supported(options):
-        stats = tfdv_stream.statistics_of_files(files, options, decode_schema)
+        stats = tfdv_stream.statistics_of_files(files, options, decode_schema, reader=reader)
     else:
         from tensorflow_data_validation.statistics import stats_impl
 

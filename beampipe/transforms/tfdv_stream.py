@@ -6,7 +6,9 @@ dominates the statistics themselves. This module makes the SAME calls the Beam p
 in the same order, on the same batches, in this process:
 
 - records are read in file order and cut into batches of 1,000 (tfx-bsl's batch size for
-  the in-order read), each decoded on its own, untyped, as ``TFExampleRecord`` does;
+  the in-order read), each decoded on its own, untyped, as ``TFExampleRecord`` does (the
+  regular records ExampleGen writes by ``example_decode``'s numpy decoder, ten batches at a
+  time, to the same Arrow batches; anything else by tfx-bsl);
 - the combiner generators run inside TFDV's own ``_CombinerStatsGeneratorsCombineFn``,
   driven as the DirectRunner drives the lifted, hot-key-fanned ``CombinePerKey`` (traced:
   one accumulator, add_input per batch, compact, then the pre/post combine's merges with an
@@ -26,6 +28,7 @@ from typing import Any, Iterable, Iterator
 
 BATCH_SIZE = 1000  # beam_util.read_record_batches' batch size: the batches must be the same
 COUNT_BATCH_ROWS = 10_000  # top-k counts are exact at any batching: count this many rows at a time
+DECODE_GROUP_ROWS = 10_000  # records decoded at once by ``example_decode`` (numpy's per-call cost)
 
 
 def _generators(options: Any) -> tuple[list[Any], list[Any]]:
@@ -157,10 +160,29 @@ def statistics_of_batches(batches: Iterable[Any], options: Any) -> Any:
 def record_batches(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE) -> Iterator[Any]:
     """Arrow record batches of gzip TFRecord ``files``: Beam's in-order batches, decoded as
     ``tfxio.TFExampleRecord`` decodes them (untyped unless ``decode_schema`` is given)."""
+    for group in batch_groups(files, decode_schema, batch_size):
+        yield from group
+
+
+def batch_groups(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE,
+                 inflate_ahead: bool = False) -> Iterator[list[Any]]:
+    """:func:`record_batches` in lists (one per ``DECODE_GROUP_ROWS`` records): the unit
+    ``decode_process`` hands over. ``inflate_ahead``: inflate in a thread (``tfrecord_read``)."""
     from beampipe.transforms.tfrecord_read import records_in_batches
-    decode = decoder(decode_schema).DecodeBatch
-    for records in records_in_batches(files, batch_size):
-        yield decode(records)
+    if decode_schema is not None:
+        decode = decoder(decode_schema).DecodeBatch
+        for records in records_in_batches(files, batch_size, inflate_ahead):
+            yield [decode(records)]
+        return
+    from beampipe.transforms import example_decode
+    decode = None  # tfx-bsl's, made when first needed
+    # Groups of whole batches (so the same batches), decoded at once with numpy when regular.
+    for group in records_in_batches(files, batch_size * max(1, DECODE_GROUP_ROWS // batch_size), inflate_ahead):
+        batches = example_decode.record_batches(group, batch_size)
+        if batches is None:
+            decode = decode or decoder().DecodeBatch
+            batches = [decode(group[i:i + batch_size]) for i in range(0, len(group), batch_size)]
+        yield batches
 
 
 def decoder(decode_schema: Any = None) -> Any:
@@ -172,6 +194,11 @@ def decoder(decode_schema: Any = None) -> Any:
 
 
 def statistics_of_files(files: list[str], options: Any, decode_schema: Any = None,
-                        batch_size: int = BATCH_SIZE) -> Any:
-    """Statistics of TFRecord files of tf.Examples, streamed: memory is one batch."""
-    return statistics_of_batches(record_batches(files, decode_schema, batch_size), options)
+                        batch_size: int = BATCH_SIZE, reader: Any = None) -> Any:
+    """Statistics of TFRecord files of tf.Examples, streamed: memory is a few batches.
+
+    ``reader`` (a ``decode_process.DecodeProcess``): read and decode in that child process,
+    the same batches in the same order, while this one runs the combiners."""
+    batches = (reader.batches(files, decode_schema, batch_size) if reader is not None
+               else record_batches(files, decode_schema, batch_size))
+    return statistics_of_batches(batches, options)

@@ -62,8 +62,49 @@ def _blocks(path: str) -> Iterator[bytes]:
             raise ValueError("truncated gzip stream")
 
 
-def record_chunks(path: str, crc32c: Any = None) -> Iterator[list[bytes]]:
+def _ahead(blocks: Any, depth: int = 2) -> Iterator[bytes]:
+    """``blocks``, made in a thread up to ``depth`` ahead: zlib inflates without the GIL, so
+    inflating overlaps the caller's work on another core. Errors surface in order."""
+    import queue
+    import threading
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def run() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        out.put((block, None), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put((done, None))
+        except BaseException as err:  # noqa: BLE001  - raised in the caller's thread
+            out.put((done, err))
+        finally:
+            blocks.close()  # the file, when the caller stopped early
+
+    thread = threading.Thread(target=run, name="tfrecord-inflate", daemon=True)
+    thread.start()
+    try:
+        while True:
+            block, err = out.get()
+            if block is done:
+                if err is not None:
+                    raise err
+                return
+            yield block
+    finally:
+        stop.set()
+
+
+def record_chunks(path: str, crc32c: Any = None, inflate_ahead: bool = False) -> Iterator[list[bytes]]:
     """The records of a TFRecord file (gzip or not), a list per inflated block, in order.
+    ``inflate_ahead``: inflate in a second thread (more than one core's worth of work).
 
     Raises ValueError (without the path: callers name the file) on a bad checksum or a
     truncated record.
@@ -72,7 +113,7 @@ def record_chunks(path: str, crc32c: Any = None) -> Iterator[list[bytes]]:
     unpack_header, unpack_footer = _HEADER.unpack_from, _FOOTER.unpack_from
     pending = b""
     header_crcs: dict[int, int] = {}  # length -> its header's checked CRC: lengths repeat
-    for block in _blocks(path):
+    for block in (_ahead(_blocks(path)) if inflate_ahead else _blocks(path)):
         buf = pending + block if pending else block
         size, pos, records = len(buf), 0, []
         append = records.append
@@ -103,14 +144,15 @@ def record_chunks(path: str, crc32c: Any = None) -> Iterator[list[bytes]]:
         raise ValueError("truncated record")
 
 
-def records_in_batches(paths: list[str], batch_size: int) -> Iterator[list[bytes]]:
+def records_in_batches(paths: list[str], batch_size: int, inflate_ahead: bool = False) -> Iterator[list[bytes]]:
     """The records of ``paths``, one file after another, in lists of ``batch_size`` (the last
     one shorter): the batches Beam's in-order read hands to the decoder
-    (``beam_util.read_record_batches``). A bad file raises one ValueError naming it."""
+    (``beam_util.read_record_batches``). A bad file raises one ValueError naming it.
+    ``inflate_ahead``: see :func:`record_chunks`."""
     batch: list[bytes] = []
     for path in paths:
         try:
-            for chunk in record_chunks(path):
+            for chunk in record_chunks(path, inflate_ahead=inflate_ahead):
                 start = 0
                 while start < len(chunk):
                     take = chunk[start:start + batch_size - len(batch)]

@@ -84,9 +84,10 @@ def _write_tfrecords(path: str, records: list[bytes]) -> None:
             f.write(head + struct.pack("<I", masked_crc(head)) + record + struct.pack("<I", masked_crc(record)))
 
 
-def _edge_case_examples(n: int, seed: int) -> list[bytes]:
+def _edge_case_examples(n: int, seed: int, regular: bool = False) -> list[bytes]:
     """Rows with a feature absent from the whole first batch, a unique id per row (more
-    distinct strings than any sketch keeps), multivalent lists and NaN/inf floats."""
+    distinct strings than any sketch keeps), multivalent lists and NaN/inf floats.
+    ``regular``: every row has every feature, serialized as ExampleGen does (the numpy decoder's case)."""
     import tensorflow as tf
     rng = random.Random(seed)
     out = []
@@ -102,9 +103,10 @@ def _edge_case_examples(n: int, seed: int) -> list[bytes]:
             "counts": tf.train.Feature(int64_list=tf.train.Int64List(
                 value=[rng.randint(-5, 10**12) for _ in range(rng.randint(0, 4))])),
         }
-        if i >= 1_200:  # none in the first 1,000-row batch: a null column there
+        if i >= 1_200 and not regular:  # none in the first 1,000-row batch: a null column there
             features["late"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[rng.randint(0, 3)]))
-        out.append(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
+        out.append(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString(
+            deterministic=regular))
     return out
 
 
@@ -126,6 +128,29 @@ def test_edge_cases_over_several_shards_equal_beam(tmp_path):
         assert (stats.SerializeToString(deterministic=True) == beam_bytes) is same, batch_size
 
 
+def test_regular_edge_cases_decoded_with_numpy_equal_beam(tmp_path):
+    """Every row has every feature: the numpy decoder reads them (checked), Beam's numbers."""
+    from beampipe.transforms import example_decode
+    split = tmp_path / "Split-train"
+    split.mkdir()
+    rows = _edge_case_examples(25_300, seed=4, regular=True)
+    assert example_decode.record_batches(rows, 1000) is not None
+    for i, (start, end) in enumerate([(0, 700), (700, 12_650), (12_650, 25_300)]):
+        _write_tfrecords(str(split / f"data_tfrecord-{i:05d}-of-00003.gz"), rows[start:end])
+    opts = _options()
+    _beam_and_stream(str(split), tmp_path, {k: opts[k] for k in ("default", "component")})
+
+
+def test_taxi_examples_take_the_numpy_decoder(taxi_examples):
+    """So the taxi comparisons with Beam above cover ``example_decode``."""
+    from beampipe.transforms import example_decode
+    from beampipe.transforms.tfrecord_read import records_in_batches
+    for split in ("train", "eval"):
+        files = tfdv_io.example_files(taxi_examples.split_uri(split))
+        for group in records_in_batches(files, tfdv_stream.DECODE_GROUP_ROWS):
+            assert example_decode.record_batches(group, tfdv_stream.BATCH_SIZE) is not None
+
+
 def test_unsupported_options_go_through_beam():
     import tensorflow_data_validation as tfdv
     assert tfdv_stream.supported(tfdv.StatsOptions())
@@ -133,7 +158,14 @@ def test_unsupported_options_go_through_beam():
     assert not tfdv_stream.supported(tfdv.StatsOptions(experimental_result_partitions=2))
     assert not tfdv_stream.supported(tfdv.StatsOptions(weight_feature="w"))
     assert not tfdv_io.skips_beam(["--runner=DirectRunner"], tfdv.StatsOptions())
+    assert not tfdv_io.skips_beam(["--direct_num_workers=1"], tfdv.StatsOptions())
     assert tfdv_io.skips_beam([], tfdv.StatsOptions())
+    # DirectRunner's worker processes alone: the in-order read's numbers, streamed (decode_process)
+    two = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+    assert tfdv_io.skips_beam(two, tfdv.StatsOptions())
+    assert tfdv_io.skips_beam(["--runner=DirectRunner", *two], tfdv.StatsOptions())
+    assert not tfdv_io.skips_beam([*two, "--temp_location=/tmp/x"], tfdv.StatsOptions())
+    assert not tfdv_io.skips_beam(two, tfdv.StatsOptions(weight_feature="w"))
 
 
 def test_statistics_gen_with_options_skips_beam_and_matches_beam(taxi_examples, tmp_path):

@@ -32,6 +32,8 @@ def test_records_round_trip_across_block_boundaries(tmp_path, monkeypatch, block
         assert [r for b in tfrecord_read.records_in_batches([str(path), str(path)], 4) for r in b] == RECORDS * 2
     sizes = [len(b) for b in tfrecord_read.records_in_batches([str(plain), str(packed)], 4)]
     assert sizes == [4] * 10 + [2]  # batches run across files, the last one shorter
+    ahead = tfrecord_read.records_in_batches([str(plain), str(packed)], 4, inflate_ahead=True)
+    assert [r for b in ahead for r in b] == RECORDS * 2  # inflating in a thread: the same records
 
 
 def test_corrupt_or_truncated_files_name_the_file(tmp_path):
@@ -51,8 +53,9 @@ def test_corrupt_or_truncated_files_name_the_file(tmp_path):
         path.write_bytes(content)
         with pytest.raises(ValueError, match=f"{path}: not a TFRecord file"):
             list(tfrecords(str(path)))
-        with pytest.raises(ValueError, match=f"{path}: not a TFRecord file"):
-            list(tfrecord_read.records_in_batches([str(path)], 10))
+        for ahead in (False, True):
+            with pytest.raises(ValueError, match=f"{path}: not a TFRecord file"):
+                list(tfrecord_read.records_in_batches([str(path)], 10, inflate_ahead=ahead))
 
 
 def test_beam_writes_what_we_read_and_reads_what_we_write(tmp_path):
