@@ -37,7 +37,10 @@ def make_pipeline(args: list[str], temp_dir: str = "") -> Any:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
+    from beampipe.transforms import beam_speedups
     from beampipe.transforms import fast_crc  # noqa: F401 - TFRecord CRCs in C, here and in workers
+
+    beam_speedups.install()  # Beam's per-step lookups once per function, DoFn class and flags
 
     full = with_runner(args)
     if temp_dir and not any(a.startswith("--temp_location") for a in full):
