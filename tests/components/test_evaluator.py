@@ -11,7 +11,7 @@ from beampipe.metadata.artifacts import Examples, Model, ModelBlessing, ModelEva
 from tests.components import model_fixtures as mf
 
 
-def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, **props):
+def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, beam_args=(), **props):
     """Run the executor as the launcher would: empty staging dirs for outputs."""
     out = {"evaluation": [ModelEvaluation(str(tmp_path / "evaluation"))],
            "blessing": [ModelBlessing(str(tmp_path / "blessing"))]}
@@ -24,7 +24,7 @@ def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, **props
                       inputs={"examples": [examples], "model": [model],
                               "baseline_model": [baseline] if baseline else []},
                       outputs=out, exec_properties=json.loads(json.dumps(comp.exec_properties)),
-                      temp_dir=str(tmp_path / "tmp"))
+                      temp_dir=str(tmp_path / "tmp"), beam_pipeline_args=list(beam_args))
     Evaluator.execute(ctx)
     return out["evaluation"][0], out["blessing"][0]
 
@@ -129,3 +129,26 @@ def test_feature_slicing_spec_adds_slices(tmp_path_factory, tmp_path):
     assert any("island" in s and "sex" in s for s in slices), slices
     with pytest.raises(WiringError, match="Estimator EvalSavedModel"):
         Evaluator(examples=Channel(Examples), model=Channel(Model), feature_slicing_spec=spec)
+
+
+def _files(root) -> dict[str, bytes]:
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                found[os.path.relpath(os.path.join(folder, name), root)] = f.read()
+    return found
+
+
+def test_cloudpickle_outputs_equal_beams_default_pickler(tmp_path_factory, tmp_path):
+    """The Evaluator plans with cloudpickle (faster); Beam's default pickler gives the same files."""
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    config = mf.eval_config_json(0.8)
+    fast_eval, fast_bless = run_evaluator(tmp_path / "fast", examples, model, config)
+    ref_eval, ref_bless = run_evaluator(tmp_path / "ref", examples, model, config,
+                                        beam_args=["--pickle_library=default"])
+    fast, ref = _files(fast_eval.uri), _files(ref_eval.uri)
+    assert sorted(fast) == sorted(ref) and any(name.startswith("metrics") for name in fast)
+    assert [name for name in fast if fast[name] != ref[name]] == []
+    assert _files(fast_bless.uri) == _files(ref_bless.uri)
+    assert fast_bless.custom_properties == ref_bless.custom_properties
