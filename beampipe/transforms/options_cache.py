@@ -10,8 +10,8 @@ The parse result depends only on the options class and the flags, so it is kept 
 the same ``_flags``, ``_visible_options`` and ``_all_options``. Every value that is not an
 immutable scalar is deep-copied per object (``DebugOptions.add_experiment`` appends to the
 parsed list in place), so no two objects share anything a fresh parse would not.
-Flags read from ``sys.argv`` (``flags=None``), and classes with an ``__init__`` of their
-own, go to Beam's ``__init__`` unchanged.
+Flags read from ``sys.argv`` (``flags=None``) or given as anything but a list or tuple of
+strings, and classes with an ``__init__`` of their own, go to Beam's ``__init__`` unchanged.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def install() -> None:
 
     def __init__(self: Any, flags: Any = None, **kwargs: Any) -> None:
         cls = type(self)
-        if (flags is None or isinstance(flags, str) or cls.__init__ is not __init__
+        if (not isinstance(flags, (list, tuple)) or cls.__init__ is not __init__
                 or not all(isinstance(f, str) for f in flags)):
             beam_init(self, flags, **kwargs)
             return

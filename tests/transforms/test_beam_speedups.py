@@ -203,5 +203,9 @@ def test_options_objects_share_no_mutable_value() -> None:
     first.view_as(DebugOptions).add_experiment("b")
     assert PipelineOptions(list(flags)).view_as(DebugOptions).experiments == ["a"]
     assert first.view_as(DebugOptions).experiments == ["a", "b"]
+    # Flags as an iterator go to Beam's own __init__ (which reads them once).
+    reference = PipelineOptions.__new__(PipelineOptions)
+    BEAM_OPTIONS_INIT(reference, iter(["--experiments=c"]))
+    assert PipelineOptions(iter(["--experiments=c"])).get_all_options() == reference.get_all_options()
     # Overrides given as keywords still win, as in Beam.
     assert PipelineOptions(list(flags), pipeline_type_check=False).view_as(TypeOptions).pipeline_type_check is False
