@@ -8,8 +8,10 @@ beampipe runs the same files with their import lines ported (``beampipe.utils.tf
 Each run is a fresh process on a fresh root, the two sides alternating, ``--repeats`` each.
 
     python benchmarks/vs_tfx.py [--repeats 3] [--peer /tmp/peer-tfx] [--no-record]
+    python benchmarks/vs_tfx.py --only beampipe --compare ../main   # A/B two checkouts, no TFX
 
-Wall time is the process's (interpreter start to exit). Peak RSS is the largest single process
+Wall time is the process's (interpreter start to exit); CPU is its user + system seconds,
+children included (steadier than wall time on a shared machine). Peak RSS is the largest single process
 of the tree (``wait4``'s ru_maxrss) and the peak of the tree's summed RSS (sampled from /proc
 every 0.2 s: TFX's multi-processing DirectRunner starts worker processes).
 Build the peer with ``bash /work/shared/peers/tfx/tfx_setup.sh`` (or $BEAMPIPE_TFX_PEER_SETUP).
@@ -86,12 +88,13 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict[str, str], log: str) -> dict:
-    """Run ``cmd``: wall seconds, largest process's peak RSS and the tree's peak summed RSS (MB)."""
+def measure(cmd: list[str], env: dict[str, str], log: str, cwd: str | None = None) -> dict:
+    """Run ``cmd``: wall and CPU seconds, largest process's peak RSS and the tree's peak summed
+    RSS (MB)."""
     peak = [0]
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         done = threading.Event()
 
         def sample() -> None:
@@ -109,7 +112,8 @@ def measure(cmd: list[str], env: dict[str, str], log: str) -> dict:
         text = f.read()
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:2]} failed ({proc.returncode}); its output ends:\n{text[-4000:]}")
-    return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": peak[0] / 1024, "output": text}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            "tree_rss_mb": peak[0] / 1024, "output": text}
 
 
 def port_tfx_penguin(peer_python: str, dest: str) -> None:
@@ -132,10 +136,11 @@ def run_tfx(peer: str, data: str, root: str) -> dict:
     return measure([os.path.join(peer, "bin", "python"), PEER_RUNNER, data, root], env, root + ".log")
 
 
-def run_beampipe(ported: str, data: str, root: str, beam_args: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run_beampipe(ported: str, data: str, root: str, beam_args: list[str], code: str = ROOT) -> dict:
+    """beampipe's side, importing beampipe from the checkout ``code`` (its cwd and PYTHONPATH)."""
+    env = {**os.environ, "PYTHONPATH": code, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = measure([sys.executable, "-c", BEAMPIPE_CHILD, ported, data, root, json.dumps(beam_args)],
-                     env, root + ".log")
+                     env, root + ".log", cwd=code)
     line = [x for x in result["output"].splitlines() if x.startswith("RESULT ")][-1]
     result.update(json.loads(line[len("RESULT "):]))
     return result
@@ -148,40 +153,44 @@ def main() -> None:
     ap.add_argument("--only", choices=["tfx", "beampipe"], help="run one side only (no ratio)")
     ap.add_argument("--beampipe-beam-args", default=json.dumps(TFX_BEAM_ARGS),
                     help="beampipe's Beam args as JSON (default: the ones TFX's run uses)")
+    ap.add_argument("--compare", action="append", default=[], metavar="CHECKOUT",
+                    help="also run beampipe from this checkout (e.g. ../main), alternating: A/B")
     ap.add_argument("--no-record", action="store_true", help="print only; leave benchmarks/README.md")
     args = ap.parse_args()
+    codes = {"beampipe": ROOT, **{f"beampipe@{os.path.abspath(c)}": os.path.abspath(c) for c in args.compare}}
     data = os.path.join(args.peer, "data")
     if not os.path.isfile(os.path.join(data, "labelled", "penguins_processed.csv")):
         raise SystemExit(f"no TFX peer at {args.peer}: build it with /work/shared/peers/tfx/tfx_setup.sh")
     sides = ["tfx", "beampipe"] if args.only is None else [args.only]
+    sides += [s for s in codes if s != "beampipe"]
     runs: dict[str, list[dict]] = {s: [] for s in sides}
     with tempfile.TemporaryDirectory(prefix="vs_tfx-") as tmp:
         ported = os.path.join(tmp, "ported")
         port_tfx_penguin(os.path.join(args.peer, "bin", "python"), ported)
         for i in range(args.repeats):
             for side in sides if i % 2 == 0 else sides[::-1]:
-                root = os.path.join(tmp, f"{side}-{i}")
+                root = os.path.join(tmp, f"{side.replace('/', '_')}-{i}")
                 r = run_tfx(args.peer, data, root) if side == "tfx" else \
-                    run_beampipe(ported, data, root, json.loads(args.beampipe_beam_args))
+                    run_beampipe(ported, data, root, json.loads(args.beampipe_beam_args), codes[side])
                 runs[side].append(r)
-                print(f"run {i + 1} {side:<8} wall {r['wall']:6.1f}s  peak RSS {r['rss_mb']:5.0f} MB "
-                      f"(tree {r['tree_rss_mb']:5.0f} MB)", flush=True)
+                print(f"run {i + 1} {side:<8} wall {r['wall']:6.1f}s  CPU {r['cpu']:6.1f}s  peak RSS "
+                      f"{r['rss_mb']:5.0f} MB (tree {r['tree_rss_mb']:5.0f} MB)", flush=True)
     med = {s: statistics.median(r["wall"] for r in rs) for s, rs in runs.items()}
     rss = {s: statistics.median(r["rss_mb"] for r in rs) for s, rs in runs.items()}
     tree = {s: statistics.median(r["tree_rss_mb"] for r in rs) for s, rs in runs.items()}
     print()
     for s in sides:
         walls = ", ".join(f"{r['wall']:.1f}" for r in runs[s])
-        print(f"{s:<9} cold wall median {med[s]:6.1f}s (runs: {walls})   peak RSS {rss[s]:5.0f} MB "
-              f"(process tree {tree[s]:5.0f} MB)")
-    if "beampipe" in runs:
-        print("\nbeampipe per-node seconds (median):")
-        for node in runs["beampipe"][0]["nodes"]:
-            secs = statistics.median(r["nodes"][node][1] or 0.0 for r in runs["beampipe"])
+        cpu = statistics.median(r["cpu"] for r in runs[s])
+        print(f"{s:<9} cold wall median {med[s]:6.1f}s (runs: {walls}), CPU {cpu:6.1f}s   peak RSS "
+              f"{rss[s]:5.0f} MB (process tree {tree[s]:5.0f} MB)")
+    for s in [s for s in sides if s.startswith("beampipe")]:
+        print(f"\n{s} per-node seconds (median):")
+        for node in runs[s][0]["nodes"]:
+            secs = statistics.median(r["nodes"][node][1] or 0.0 for r in runs[s])
             print(f"  {node:<32} {secs:6.1f}s")
-        print(f"  {'(imports before the run)':<32} "
-              f"{statistics.median(r['import'] for r in runs['beampipe']):6.1f}s")
-    if len(sides) == 2:
+        print(f"  {'(imports before the run)':<32} {statistics.median(r['import'] for r in runs[s]):6.1f}s")
+    if sides[:2] == ["tfx", "beampipe"]:
         ratio = med["beampipe"] / med["tfx"]
         print(f"\nratio beampipe / TFX (cold wall, medians): {ratio:.3f}")
         command = f"python benchmarks/vs_tfx.py --repeats {args.repeats}"

@@ -11,7 +11,7 @@ from beampipe.metadata.artifacts import Examples, Model, ModelBlessing, ModelEva
 from tests.components import model_fixtures as mf
 
 
-def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, **props):
+def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, beam_args=(), **props):
     """Run the executor as the launcher would: empty staging dirs for outputs."""
     out = {"evaluation": [ModelEvaluation(str(tmp_path / "evaluation"))],
            "blessing": [ModelBlessing(str(tmp_path / "blessing"))]}
@@ -24,7 +24,7 @@ def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, **props
                       inputs={"examples": [examples], "model": [model],
                               "baseline_model": [baseline] if baseline else []},
                       outputs=out, exec_properties=json.loads(json.dumps(comp.exec_properties)),
-                      temp_dir=str(tmp_path / "tmp"))
+                      temp_dir=str(tmp_path / "tmp"), beam_pipeline_args=list(beam_args))
     Evaluator.execute(ctx)
     return out["evaluation"][0], out["blessing"][0]
 
@@ -129,3 +129,68 @@ def test_feature_slicing_spec_adds_slices(tmp_path_factory, tmp_path):
     assert any("island" in s and "sex" in s for s in slices), slices
     with pytest.raises(WiringError, match="Estimator EvalSavedModel"):
         Evaluator(examples=Channel(Examples), model=Channel(Model), feature_slicing_spec=spec)
+
+
+def _files(root) -> dict[str, bytes]:
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                found[os.path.relpath(os.path.join(folder, name), root)] = f.read()
+    return found
+
+
+def test_cloudpickle_outputs_equal_beams_default_pickler(tmp_path_factory, tmp_path):
+    """The Evaluator plans with cloudpickle (faster); Beam's default pickler gives the same files."""
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    config = mf.eval_config_json(0.8)
+    fast_eval, fast_bless = run_evaluator(tmp_path / "fast", examples, model, config)
+    ref_eval, ref_bless = run_evaluator(tmp_path / "ref", examples, model, config,
+                                        beam_args=["--pickle_library=default"])
+    fast, ref = _files(fast_eval.uri), _files(ref_eval.uri)
+    assert sorted(fast) == sorted(ref) and any(name.startswith("metrics") for name in fast)
+    assert [name for name in fast if fast[name] != ref[name]] == []
+    assert _files(fast_bless.uri) == _files(ref_bless.uri)
+    assert fast_bless.custom_properties == ref_bless.custom_properties
+
+
+_CHILD = r"""
+import json, os, sys
+sys.path.insert(0, os.getcwd())
+from beampipe.components import evaluator
+from beampipe.metadata.artifacts import Examples, Model
+from tests.components import model_fixtures as mf
+from tests.components.test_evaluator import run_evaluator
+import pathlib
+examples_uri, model_uri, out = sys.argv[1:4]
+config = mf.eval_config_json(0.8)
+examples = Examples(examples_uri)
+examples.splits = ["train", "eval"]
+# First in this fresh process: AutoGraph converts tf-keras as it did before (the reference).
+from tensorflow.python.autograph.core import config as autograph
+def skipped():
+    return str(autograph.DoNotConvert("tf_keras")) in {str(r) for r in autograph.CONVERSION_RULES}
+evaluator._SKIP_AUTOGRAPH = False
+run_evaluator(pathlib.Path(out) / "ref", examples, Model(model_uri), config)
+assert not skipped()
+evaluator._SKIP_AUTOGRAPH = True
+run_evaluator(pathlib.Path(out) / "fast", examples, Model(model_uri), config)
+assert skipped()
+"""
+
+
+def test_evaluation_without_autograph_for_tf_keras_equals_with_it(tmp_path_factory, tmp_path):
+    """AutoGraph's rules are process-wide and stay once set: the reference runs first, in a
+    fresh process; both evaluations must write the same bytes."""
+    import subprocess
+    import sys
+
+    examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    subprocess.run([sys.executable, "-c", _CHILD, examples.uri, model.uri, str(tmp_path)],
+                   cwd=root, check=True, timeout=600)
+    for output in ("evaluation", "blessing"):
+        fast, ref = _files(tmp_path / "fast" / output), _files(tmp_path / "ref" / output)
+        assert sorted(fast) == sorted(ref) and fast
+        assert [name for name in fast if fast[name] != ref[name]] == []
+    assert any(name.startswith("metrics") for name in _files(tmp_path / "fast" / "evaluation"))
