@@ -10,6 +10,7 @@ import inspect
 import os
 import shutil
 import tempfile
+import uuid
 from typing import Any, Callable
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
@@ -203,7 +204,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     from tfx_bsl.public import tfxio
 
     from beampipe.io import uri
-    from beampipe.transforms import beam_speedups, example_batches
+    from beampipe.transforms import beam_speedups, example_batches, held_batches
     from beampipe.transforms.beam_util import read_record_batches, reads_in_order
     if _FAST_IO:
         beam_speedups.install()
@@ -224,11 +225,22 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     fast = _FAST_IO and in_order and not any(
         uri.is_remote(u) for u in (target.uri, out["transformed_examples"].uri))
 
-    def read(label: str, art: Artifact, split: str, batches: int = 1) -> Any:
-        if fast:
-            return example_batches.read_record_batches(p, label, files(art, split), schema,
-                                                       _BATCH * batches)
-        return read_record_batches(p, label, source(art, split), files(art, split), in_order)
+    # The analysis read of the target's splits keeps its decoded batches (held_batches, in
+    # bounded memory) for the transform read of the same split, which decodes only the rest.
+    # With several local workers the transform read is cut into one part a worker instead.
+    parts = example_batches.parallel_workers(ctx.beam_pipeline_args) if fast else 1
+    run_id = uuid.uuid4().hex
+    tokens = {split: f"{run_id}-{split}" for split in analyze if split in transform and parts == 1}
+
+    def read(label: str, art: Artifact, split: str, transform_pass: bool = False) -> Any:
+        batches = _TRANSFORM_BATCHES if transform_pass else 1
+        if not fast:
+            return read_record_batches(p, label, source(art, split), files(art, split), in_order)
+        token = tokens.get(split, "") if art is target else ""
+        if not transform_pass:
+            return example_batches.read_record_batches(p, label, files(art, split), schema, _BATCH, keep=token)
+        return example_batches.read_record_batches(p, label, files(art, split), schema, _BATCH * batches,
+                                                   reuse=(token, batches) if token else None, parts=parts)
 
     stats = beam_stats
     materialize = ctx.prop("materialize", True)
@@ -239,8 +251,9 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     # So the transform reads the files itself (pre-transform statistics share the analysis read,
     # same stage), and TFT deep-copies its input across analysis phases, as TFX does.
     # The TFT context stays open until the pipeline has run (it exits last).
-    with tft_beam.Context(temp_dir=os.path.join(temp_dir, "tft"), use_deep_copy_optimization=True,
-                          force_tf_compat_v1=bool(ctx.prop("force_tf_compat_v1", False))), \
+    with held_batches.dropped_after(tokens.values()), \
+            tft_beam.Context(temp_dir=os.path.join(temp_dir, "tft"), use_deep_copy_optimization=True,
+                             force_tf_compat_v1=bool(ctx.prop("force_tf_compat_v1", False))), \
             _beam_pipeline(ctx) as p:
         adapter_config = source(target, analyze[0]).TensorAdapterConfig()
         analysis_data, target_reads = {}, {}
@@ -263,7 +276,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
                 continue
             # Rows are transformed one by one: larger batches, fewer TF calls. Statistics
             # still see the batches of _BATCH rows they always saw (same float sums).
-            pcoll = read(f"ReadTransform[{split}]", target, split, _TRANSFORM_BATCHES)
+            pcoll = read(f"ReadTransform[{split}]", target, split, transform_pass=True)
             transformed, _ = (((pcoll, adapter_config), transform_fn)
                               | f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True))
             batches = transformed | f"Batches[{split}]" >> beam.Map(lambda pair: pair[0])

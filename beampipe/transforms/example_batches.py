@@ -9,10 +9,13 @@ made Beam's bookkeeping the largest cost of Transform. Here a DoFn reads the fil
 
 Batches hold ``batch_size`` records of the files read one after another (the last one fewer),
 exactly the batches the ordered read of ``beam_util.read_record_batches`` makes, so analyzers
-and statistics add up in the same order and give the same bits.
+and statistics add up in the same order and give the same bits. The transform pass may take
+its batches from the analysis pass (``held_batches``), or be cut into one part a local worker
+(every part's batches are batches of the one stream; a worker writes its own shard).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 import zlib
@@ -28,17 +31,88 @@ _TMP_PREFIX = ".beampipe-shard-"
 
 
 def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any,
-                        batch_size: int = 1000) -> Any:
+                        batch_size: int = 1000, keep: str = "", reuse: tuple[str, int] | None = None,
+                        parts: int = 1) -> Any:
     """A PCollection of record batches of ``files`` read in order (one stream, one bundle),
-    decoded as a tfx-bsl TFXIO source given ``schema`` decodes them."""
+    decoded as a tfx-bsl TFXIO source given ``schema`` decodes them.
+
+    ``keep``: offer the batches to ``held_batches`` under this token. ``reuse=(token, n)``:
+    batches of ``n`` kept batches glued together where the store has them (``batch_size`` must
+    be ``n`` times the kept batches' size). ``parts`` > 1: that many elements, part ``i``
+    yielding batches ``i``, ``i + parts``, ... (every batch as the one stream cuts it), grouped
+    by part so Beam's local runner hands each worker one part.
+    """
     import apache_beam as beam
-    return (pipeline | f"{label}Files" >> beam.Create([tuple(files)], reshuffle=False)
-            | f"{label}Batches" >> beam.FlatMap(_record_batches, schema, batch_size))
+    if parts <= 1:
+        return (pipeline | f"{label}Files" >> beam.Create([tuple(files)], reshuffle=False)
+                | f"{label}Batches" >> beam.FlatMap(_record_batches, schema, batch_size, keep, reuse))
+    return (pipeline | f"{label}Parts" >> beam.Create([(part, tuple(files)) for part in range(parts)],
+                                                      reshuffle=False)
+            | f"{label}Spread" >> beam.GroupByKey()
+            | f"{label}Batches" >> beam.FlatMap(_part_batches, schema, batch_size, parts))
 
 
-def _record_batches(files: tuple[str, ...], schema: Any, batch_size: int) -> Iterator[Any]:
+def _record_batches(files: tuple[str, ...], schema: Any, batch_size: int, keep: str = "",
+                    reuse: tuple[str, int] | None = None) -> Iterator[Any]:
     from beampipe.transforms.tfdv_stream import record_batches
-    return record_batches(list(files), schema, batch_size)
+    if reuse:
+        return _reused_batches(files, schema, batch_size, *reuse)
+    if not keep:
+        return record_batches(list(files), schema, batch_size)
+    return _kept_batches(record_batches(list(files), schema, batch_size), keep)
+
+
+def _kept_batches(batches: Iterator[Any], token: str) -> Iterator[Any]:
+    from beampipe.transforms import held_batches
+    index = 0
+    for index, batch in enumerate(batches, 1):
+        held_batches.keep(token, index - 1, batch)
+        yield batch
+    held_batches.finish(token, index)
+
+
+def _reused_batches(files: tuple[str, ...], schema: Any, batch_size: int, token: str,
+                    glue: int) -> Iterator[Any]:
+    """The split's batches of ``batch_size`` rows: from kept batches while the store has them,
+    then decoded from the files (the records before skipped undecoded)."""
+    import pyarrow as pa
+
+    from beampipe.transforms import held_batches
+    from beampipe.transforms.tfdv_stream import decoder
+    from beampipe.transforms.tfrecord_read import records_in_batches
+    done = 0
+    while (kept := held_batches.take(token, done * glue, glue)) is not None:
+        if not kept:  # the split ended
+            return
+        yield kept[0] if len(kept) == 1 else pa.Table.from_batches(kept).combine_chunks().to_batches()[0]
+        done += 1
+    decode = decoder(schema).DecodeBatch
+    for index, records in enumerate(records_in_batches(list(files), batch_size)):
+        if index >= done:
+            yield decode(records)
+
+
+def _part_batches(part_files: tuple[int, Any], schema: Any, batch_size: int, parts: int) -> Iterator[Any]:
+    """Part ``part``'s batches: every ``parts``-th one; the others' records are framed, not decoded."""
+    from beampipe.transforms.tfdv_stream import decoder
+    from beampipe.transforms.tfrecord_read import records_in_batches
+    part, (files, *_) = part_files
+    decode = decoder(schema).DecodeBatch
+    for index, records in enumerate(records_in_batches(list(files), batch_size)):
+        if index % parts == part:
+            yield decode(records)
+
+
+def parallel_workers(beam_args: list[str]) -> int:
+    """How many workers Beam's local runner runs a stage's parts on, given the node's args."""
+    import multiprocessing
+
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+    options = PipelineOptions(list(beam_args)).view_as(DirectOptions)
+    if options.direct_running_mode not in ("multi_processing", "multi_threading"):
+        return 1
+    workers = options.direct_num_workers
+    return multiprocessing.cpu_count() if workers == 0 else max(1, workers or 1)
 
 
 def slices(batch: Any, rows: int) -> Iterator[Any]:
@@ -79,10 +153,14 @@ class _WriteBundle:
         self._writer = None
 
     def process(self, batch: Any) -> Iterator[Any]:
+        records = encode_sorted(batch)
         if self._writer is None:
+            # Named after its first batch, so that with several bundles (one per worker) the
+            # shards are numbered in the same order every run; the uuid keeps names apart.
+            first = hashlib.sha256(binary_data(records)).hexdigest()[:16]
             os.makedirs(self.split_dir, exist_ok=True)
-            self._writer = _Writer(os.path.join(self.split_dir, f"{_TMP_PREFIX}{uuid.uuid4().hex}"))
-        self._writer.write(encode_sorted(batch))
+            self._writer = _Writer(os.path.join(self.split_dir, f"{_TMP_PREFIX}{first}-{uuid.uuid4().hex}"))
+        self._writer.write(records)
         return iter(())
 
     def finish_bundle(self) -> Iterator[Any]:
