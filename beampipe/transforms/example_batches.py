@@ -31,14 +31,14 @@ _TMP_PREFIX = ".beampipe-shard-"
 
 
 def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any,
-                        batch_size: int = 1000, keep: str = "", reuse: tuple[str, int] | None = None,
+                        batch_size: int = 1000, keep: str = "", reuse: tuple[str, int, bool] | None = None,
                         parts: int = 1) -> Any:
     """A PCollection of record batches of ``files`` read in order (one stream, one bundle),
     decoded as a tfx-bsl TFXIO source given ``schema`` decodes them.
 
-    ``keep``: offer the batches to ``held_batches`` under this token. ``reuse=(token, n)``:
-    batches of ``n`` kept batches glued together where the store has them (``batch_size`` must
-    be ``n`` times the kept batches' size). ``parts`` > 1: that many elements, part ``i``
+    ``keep``: offer the batches to ``held_batches`` under this token. ``reuse=(token, n,
+    remove)``: batches of ``n`` kept batches glued together where the store has them
+    (``batch_size`` must be ``n`` times the kept batches' size), left there unless ``remove``. ``parts`` > 1: that many elements, part ``i``
     yielding batches ``i``, ``i + parts``, ... (every batch as the one stream cuts it), grouped
     by part so Beam's local runner hands each worker one part.
     """
@@ -53,10 +53,10 @@ def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any
 
 
 def _record_batches(files: tuple[str, ...], schema: Any, batch_size: int, keep: str = "",
-                    reuse: tuple[str, int] | None = None) -> Iterator[Any]:
+                    reuse: tuple[str, int, bool] | None = None) -> Iterator[Any]:
     from beampipe.transforms.tfdv_stream import record_batches
     if reuse:
-        return _reused_batches(files, schema, batch_size, *reuse)
+        return reused_batches(files, schema, batch_size, *reuse)
     if not keep:
         return record_batches(list(files), schema, batch_size)
     return _kept_batches(record_batches(list(files), schema, batch_size), keep)
@@ -71,17 +71,17 @@ def _kept_batches(batches: Iterator[Any], token: str) -> Iterator[Any]:
     held_batches.finish(token, index)
 
 
-def _reused_batches(files: tuple[str, ...], schema: Any, batch_size: int, token: str,
-                    glue: int) -> Iterator[Any]:
-    """The split's batches of ``batch_size`` rows: from kept batches while the store has them,
-    then decoded from the files (the records before skipped undecoded)."""
+def reused_batches(files: tuple[str, ...], schema: Any, batch_size: int, token: str, glue: int,
+                   remove: bool = True) -> Iterator[Any]:
+    """The split's batches of ``batch_size`` rows: ``glue`` kept batches at a time while the
+    store has them, then decoded from the files (the records before skipped undecoded)."""
     import pyarrow as pa
 
     from beampipe.transforms import held_batches
     from beampipe.transforms.tfdv_stream import decoder
     from beampipe.transforms.tfrecord_read import records_in_batches
     done = 0
-    while (kept := held_batches.take(token, done * glue, glue)) is not None:
+    while (kept := held_batches.take(token, done * glue, glue, remove)) is not None:
         if not kept:  # the split ended
             return
         yield kept[0] if len(kept) == 1 else pa.Table.from_batches(kept).combine_chunks().to_batches()[0]

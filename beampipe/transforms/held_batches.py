@@ -54,9 +54,10 @@ def finish(token: str, total: int) -> None:
         _stores.setdefault(token, _Store()).total = total
 
 
-def take(token: str, start: int, count: int) -> list[Any] | None:
+def take(token: str, start: int, count: int, remove: bool = True) -> list[Any] | None:
     """Batches ``start`` .. ``start + count - 1`` (fewer at the split's end), removed from the
-    store; [] past the end of a split read whole; None when any of them is not here."""
+    store unless ``remove`` is False (a later reader wants them too); [] past the end of a
+    split read whole; None when any of them is not here."""
     global _kept_bytes
     with _lock:
         store = _stores.get(token)
@@ -69,6 +70,8 @@ def take(token: str, start: int, count: int) -> list[Any] | None:
         indices = range(start, start + count)
         if not all(i in store.batches for i in indices):
             return None
+        if not remove:
+            return [store.batches[i] for i in indices]
         found = [store.batches.pop(i) for i in indices]
         _kept_bytes -= sum(batch.nbytes for batch in found)
         return found

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from beampipe.transforms import held_batches
-from beampipe.transforms.example_batches import _part_batches, _record_batches, _Writer
+from beampipe.transforms.example_batches import _part_batches, _record_batches, _Writer, reused_batches
 from beampipe.transforms.tfdv_stream import record_batches
 
 SIZES = [2500, 700, 4300, 9100]  # rows a file: batches cross file ends
@@ -67,9 +67,12 @@ def test_second_read_equals_decoding_whatever_was_kept(split, monkeypatch, bound
         _analysis_read(files, schema, token)  # TFT may read the analysis input again: kept once
         kept = len(held_batches._stores[token].batches)  # 16,600 rows: 17 batches
         assert kept == 17 if bound else kept == 0
-        got = list(_record_batches(files, schema, 8000, reuse=(token, 8)))
+        got = list(_record_batches(files, schema, 8000, reuse=(token, 8, False)))
+        assert len(held_batches._stores[token].batches) == kept  # left for the statistics
+        _assert_equal(got, want)
+        again = list(reused_batches(files, schema, 1000, token, 1))  # Transform's pre-transform stats
         assert held_batches._stores[token].batches == {}  # taken back as they were used
-    _assert_equal(got, want)
+    _assert_equal(again, first)
     assert token not in held_batches._stores
 
 
@@ -81,14 +84,14 @@ def test_past_the_bound_the_kept_prefix_then_decoding(split, monkeypatch) -> Non
     with held_batches.dropped_after([token]):
         _analysis_read(files, schema, token)
         assert 9 <= len(held_batches._stores[token].batches) < 17
-        got = list(_record_batches(files, schema, 8000, reuse=(token, 8)))
+        got = list(_record_batches(files, schema, 8000, reuse=(token, 8, True)))
     _assert_equal(got, list(record_batches(list(files), schema, 8000)))
 
 
 def test_second_read_in_another_process_decodes(split) -> None:
     """Nothing kept under the token (a Beam worker process of its own): all decoded."""
     files, schema = split
-    got = list(_record_batches(files, schema, 8000, reuse=(uuid.uuid4().hex, 8)))
+    got = list(_record_batches(files, schema, 8000, reuse=(uuid.uuid4().hex, 8, True)))
     _assert_equal(got, list(record_batches(list(files), schema, 8000)))
 
 
