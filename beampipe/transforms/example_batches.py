@@ -38,9 +38,10 @@ def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any
 
     ``keep``: offer the batches to ``held_batches`` under this token. ``reuse=(token, n,
     remove)``: batches of ``n`` kept batches glued together where the store has them
-    (``batch_size`` must be ``n`` times the kept batches' size), left there unless ``remove``. ``parts`` > 1: that many elements, part ``i``
-    yielding batches ``i``, ``i + parts``, ... (every batch as the one stream cuts it), grouped
-    by part so Beam's local runner hands each worker one part.
+    (``batch_size`` must be ``n`` times the kept batches' size), left there unless ``remove``.
+    ``parts`` > 1: that many elements, part ``i`` yielding batches ``i``, ``i + parts``, ...
+    (every batch as the one stream cuts it), grouped by part so that Beam's local runner
+    hands each worker one part.
     """
     import apache_beam as beam
     if parts <= 1:
