@@ -259,10 +259,8 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
 
     # The analysis read of the target's splits keeps its decoded batches (held_batches, in
     # bounded memory) for the transform read of the same split, which decodes only the rest.
-    # With several local workers the transform read is cut into one part a worker instead.
-    parts = example_batches.parallel_workers(ctx.beam_pipeline_args) if fast else 1
     run_id = uuid.uuid4().hex
-    if fast and parts == 1:
+    if fast:
         held.update({split: f"{run_id}-{split}" for split in analyze if split in transform})
 
     def read(label: str, art: Artifact, split: str, transform_pass: bool = False) -> Any:
@@ -274,7 +272,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
             return example_batches.read_record_batches(p, label, files(art, split), schema, _BATCH, keep=token)
         reuse = (token, batches, not held_for_stats) if token else None
         return example_batches.read_record_batches(p, label, files(art, split), schema, _BATCH * batches,
-                                                   reuse=reuse, parts=parts)
+                                                   reuse=reuse)
 
     stats = beam_stats
     materialize = ctx.prop("materialize", True)

@@ -10,12 +10,10 @@ made Beam's bookkeeping the largest cost of Transform. Here a DoFn reads the fil
 Batches hold ``batch_size`` records of the files read one after another (the last one fewer),
 exactly the batches the ordered read of ``beam_util.read_record_batches`` makes, so analyzers
 and statistics add up in the same order and give the same bits. The transform pass may take
-its batches from the analysis pass (``held_batches``), or be cut into one part a local worker
-(every part's batches are batches of the one stream; a worker writes its own shard).
+its batches from the analysis pass (``held_batches``) instead of decoding them again.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 import zlib
@@ -31,26 +29,17 @@ _TMP_PREFIX = ".beampipe-shard-"
 
 
 def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any,
-                        batch_size: int = 1000, keep: str = "", reuse: tuple[str, int, bool] | None = None,
-                        parts: int = 1) -> Any:
+                        batch_size: int = 1000, keep: str = "", reuse: tuple[str, int, bool] | None = None) -> Any:
     """A PCollection of record batches of ``files`` read in order (one stream, one bundle),
     decoded as a tfx-bsl TFXIO source given ``schema`` decodes them.
 
     ``keep``: offer the batches to ``held_batches`` under this token. ``reuse=(token, n,
     remove)``: batches of ``n`` kept batches glued together where the store has them
     (``batch_size`` must be ``n`` times the kept batches' size), left there unless ``remove``.
-    ``parts`` > 1: that many elements, part ``i`` yielding batches ``i``, ``i + parts``, ...
-    (every batch as the one stream cuts it), grouped by part so that Beam's local runner
-    hands each worker one part.
     """
     import apache_beam as beam
-    if parts <= 1:
-        return (pipeline | f"{label}Files" >> beam.Create([tuple(files)], reshuffle=False)
-                | f"{label}Batches" >> beam.FlatMap(_record_batches, schema, batch_size, keep, reuse))
-    return (pipeline | f"{label}Parts" >> beam.Create([(part, tuple(files)) for part in range(parts)],
-                                                      reshuffle=False)
-            | f"{label}Spread" >> beam.GroupByKey()
-            | f"{label}Batches" >> beam.FlatMap(_part_batches, schema, batch_size, parts))
+    return (pipeline | f"{label}Files" >> beam.Create([tuple(files)], reshuffle=False)
+            | f"{label}Batches" >> beam.FlatMap(_record_batches, schema, batch_size, keep, reuse))
 
 
 def _record_batches(files: tuple[str, ...], schema: Any, batch_size: int, keep: str = "",
@@ -93,29 +82,6 @@ def reused_batches(files: tuple[str, ...], schema: Any, batch_size: int, token: 
             yield decode(records)
 
 
-def _part_batches(part_files: tuple[int, Any], schema: Any, batch_size: int, parts: int) -> Iterator[Any]:
-    """Part ``part``'s batches: every ``parts``-th one; the others' records are framed, not decoded."""
-    from beampipe.transforms.tfdv_stream import decoder
-    from beampipe.transforms.tfrecord_read import records_in_batches
-    part, (files, *_) = part_files
-    decode = decoder(schema).DecodeBatch
-    for index, records in enumerate(records_in_batches(list(files), batch_size)):
-        if index % parts == part:
-            yield decode(records)
-
-
-def parallel_workers(beam_args: list[str]) -> int:
-    """How many workers Beam's local runner runs a stage's parts on, given the node's args."""
-    import multiprocessing
-
-    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
-    options = PipelineOptions(list(beam_args)).view_as(DirectOptions)
-    if options.direct_running_mode not in ("multi_processing", "multi_threading"):
-        return 1
-    workers = options.direct_num_workers
-    return multiprocessing.cpu_count() if workers == 0 else max(1, workers or 1)
-
-
 def slices(batch: Any, rows: int) -> Iterator[Any]:
     """A record batch cut into batches of ``rows`` rows (zero-copy)."""
     for start in range(0, batch.num_rows, rows):
@@ -156,11 +122,8 @@ class _WriteBundle:
     def process(self, batch: Any) -> Iterator[Any]:
         records = encode_sorted(batch)
         if self._writer is None:
-            # Named after its first batch, so that with several bundles (one per worker) the
-            # shards are numbered in the same order every run; the uuid keeps names apart.
-            first = hashlib.sha256(binary_data(records)).hexdigest()[:16]
             os.makedirs(self.split_dir, exist_ok=True)
-            self._writer = _Writer(os.path.join(self.split_dir, f"{_TMP_PREFIX}{first}-{uuid.uuid4().hex}"))
+            self._writer = _Writer(os.path.join(self.split_dir, f"{_TMP_PREFIX}{uuid.uuid4().hex}"))
         self._writer.write(records)
         return iter(())
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from beampipe.transforms import held_batches
-from beampipe.transforms.example_batches import _part_batches, _record_batches, _Writer, reused_batches
+from beampipe.transforms.example_batches import _record_batches, _Writer, reused_batches
 from beampipe.transforms.tfdv_stream import record_batches
 
 SIZES = [2500, 700, 4300, 9100]  # rows a file: batches cross file ends
@@ -93,11 +93,3 @@ def test_second_read_in_another_process_decodes(split) -> None:
     files, schema = split
     got = list(_record_batches(files, schema, 8000, reuse=(uuid.uuid4().hex, 8, True)))
     _assert_equal(got, list(record_batches(list(files), schema, 8000)))
-
-
-def test_parts_take_every_other_batch_of_the_one_stream(split) -> None:
-    files, schema = split
-    want = list(record_batches(list(files), schema, 3000))
-    parts = [list(_part_batches((part, [files]), schema, 3000, 3)) for part in range(3)]
-    _assert_equal([batch for i in range(len(want)) for batch in [parts[i % 3][i // 3]]], want)
-    assert sum(len(p) for p in parts) == len(want)
