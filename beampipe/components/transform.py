@@ -10,6 +10,7 @@ import inspect
 import os
 import shutil
 import tempfile
+import uuid
 from typing import Any, Callable
 
 from beampipe.components.base import BaseComponent, Channel, ExecContext, In, Out, Param
@@ -17,7 +18,7 @@ from beampipe.components.fn_args import describe_source, load_user_fn
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import (Artifact, ExampleAnomalies, Examples, ExampleStatistics,
                                          Schema, TransformCache, TransformGraph)
-from beampipe.transforms import tfdv_io
+from beampipe.transforms import held_batches, tfdv_io
 
 
 # False: read and write through tfx-bsl's TFXIO and Beam's TFRecord sink (the path distributed
@@ -100,40 +101,68 @@ class Transform(BaseComponent):
         # pipeline (post-transform ones from the materialized examples). Same numbers, less Beam.
         stats_in_memory = stats and materialize and set(analyze) <= set(transform) and \
             tfdv_io.fits_in_memory([target.split_uri(s) for s in analyze], ctx.beam_pipeline_args, None)
-        try:
-            _run_pipeline(ctx, preprocessing_fn, schema, examples_list, target, analyze, transform,
-                          out, use_cache=cache_in is not None, beam_stats=stats and not stats_in_memory)
-        except Exception as err:
+        # The analysis pass's decoded batches (held_batches) serve the transform pass, and the
+        # in-memory pre-transform statistics after it; dropped once those have run.
+        held: dict[str, str] = {}
+        with held_batches.dropped_after(held.values()):
+            try:
+                _run_pipeline(ctx, preprocessing_fn, schema, examples_list, target, analyze, transform,
+                              out, use_cache=cache_in is not None, beam_stats=stats and not stats_in_memory,
+                              held=held, held_for_stats=stats_in_memory)
+            except Exception as err:
+                if failure:
+                    raise failure[0] from err
+                raise
             if failure:
-                raise failure[0] from err
-            raise
-        if failure:
-            raise failure[0]
+                raise failure[0]
+            _finish(ctx, target, out, schema, schema_path, analyze, transform, stats, stats_in_memory, held)
 
-        # Serving parses raw examples with TFTransformOutput.raw_feature_spec(), read from here.
-        raw_schema = out["transform_graph"].raw_schema_file()
-        os.makedirs(os.path.dirname(raw_schema), exist_ok=True)
-        shutil.copy(schema_path, raw_schema)
-        post_schema = _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"])
-        if stats_in_memory:
-            import tensorflow_data_validation as tfdv
-            for split in analyze:
-                tfdv_io.statistics_in_memory(
-                    target.split_uri(split), out["pre_transform_stats"].stats_file(split),
-                    tfdv.StatsOptions(schema=schema), decode_schema=schema)
-                tfdv_io.statistics_in_memory(
-                    out["transformed_examples"].split_uri(split), out["post_transform_stats"].stats_file(split),
-                    tfdv.StatsOptions(), decode_schema=post_schema)
-        if stats:
-            _write_anomalies(out["post_transform_stats"], out["post_transform_schema"],
-                             out["post_transform_anomalies"], analyze)
-            for key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
-                out[key].splits = analyze
-                out[key].span = target.span
-        if materialize:
-            out["transformed_examples"].splits = transform
-            out["transformed_examples"].span = target.span
-            out["transformed_examples"].version = target.version
+
+def _finish(ctx: ExecContext, target: Artifact, out: dict[str, Any], schema: Any, schema_path: str,
+            analyze: list[str], transform: list[str], stats: bool, stats_in_memory: bool,
+            held: dict[str, str]) -> None:
+    """After the pipeline: the raw and post-transform schemas, statistics without Beam,
+    anomalies, and the output artifacts' splits and span."""
+    materialize = ctx.prop("materialize", True)
+
+    # Serving parses raw examples with TFTransformOutput.raw_feature_spec(), read from here.
+    raw_schema = out["transform_graph"].raw_schema_file()
+    os.makedirs(os.path.dirname(raw_schema), exist_ok=True)
+    shutil.copy(schema_path, raw_schema)
+    post_schema = _write_post_schema(out["transform_graph"].uri, out["post_transform_schema"])
+    if stats_in_memory:
+        import tensorflow_data_validation as tfdv
+        for split in analyze:
+            _pre_statistics(target.split_uri(split), out["pre_transform_stats"].stats_file(split),
+                            tfdv.StatsOptions(schema=schema), schema, held.get(split, ""))
+            tfdv_io.statistics_in_memory(
+                out["transformed_examples"].split_uri(split), out["post_transform_stats"].stats_file(split),
+                tfdv.StatsOptions(), decode_schema=post_schema)
+    if stats:
+        _write_anomalies(out["post_transform_stats"], out["post_transform_schema"],
+                         out["post_transform_anomalies"], analyze)
+        for key in ("pre_transform_stats", "post_transform_stats", "post_transform_anomalies"):
+            out[key].splits = analyze
+            out[key].span = target.span
+    if materialize:
+        out["transformed_examples"].splits = transform
+        out["transformed_examples"].span = target.span
+        out["transformed_examples"].version = target.version
+
+
+def _pre_statistics(examples_dir: str, stats_file: str, options: Any, schema: Any, token: str) -> None:
+    """A split's pre-transform statistics without Beam, on the analysis pass's batches where
+    they were kept (the same batches decoding gives, so the same bytes)."""
+    from beampipe.transforms import example_batches, tfdv_stream
+    if not token or not tfdv_stream.supported(options):
+        tfdv_io.statistics_in_memory(examples_dir, stats_file, options, decode_schema=schema)
+        return
+    files = tuple(tfdv_io.example_files(examples_dir))
+    stats = tfdv_stream.statistics_of_batches(
+        example_batches.reused_batches(files, schema, tfdv_stream.BATCH_SIZE, token, 1), options)
+    os.makedirs(os.path.dirname(stats_file), exist_ok=True)
+    with open(stats_file, "wb") as f:
+        f.write(stats.SerializeToString(deterministic=True))
 
 
 def _guarded(fn: Callable[..., Any], source: str,
@@ -193,8 +222,12 @@ def _read_schema(path: str) -> Any:
 def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema: Any,
                   examples_list: list[Artifact], target: Artifact, analyze: list[str],
                   transform: list[str], out: dict[str, Any], use_cache: bool,
-                  beam_stats: bool) -> None:
-    """One Beam pipeline: analyse, write graph and cache, transform, materialize, statistics."""
+                  beam_stats: bool, held: dict[str, str], held_for_stats: bool) -> None:
+    """One Beam pipeline: analyse, write graph and cache, transform, materialize, statistics.
+
+    ``held`` gets the ``held_batches`` token of each split whose analysis batches are kept;
+    with ``held_for_stats`` the transform pass leaves them for the statistics after it.
+    """
     import apache_beam as beam
     import tensorflow_data_validation as tfdv
     import tensorflow_transform.beam as tft_beam
@@ -224,11 +257,22 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     fast = _FAST_IO and in_order and not any(
         uri.is_remote(u) for u in (target.uri, out["transformed_examples"].uri))
 
-    def read(label: str, art: Artifact, split: str, batches: int = 1) -> Any:
-        if fast:
-            return example_batches.read_record_batches(p, label, files(art, split), schema,
-                                                       _BATCH * batches)
-        return read_record_batches(p, label, source(art, split), files(art, split), in_order)
+    # The analysis read of the target's splits keeps its decoded batches (held_batches, in
+    # bounded memory) for the transform read of the same split, which decodes only the rest.
+    run_id = uuid.uuid4().hex
+    if fast:
+        held.update({split: f"{run_id}-{split}" for split in analyze if split in transform})
+
+    def read(label: str, art: Artifact, split: str, transform_pass: bool = False) -> Any:
+        batches = _TRANSFORM_BATCHES if transform_pass else 1
+        if not fast:
+            return read_record_batches(p, label, source(art, split), files(art, split), in_order)
+        token = held.get(split, "") if art is target else ""
+        if not transform_pass:
+            return example_batches.read_record_batches(p, label, files(art, split), schema, _BATCH, keep=token)
+        reuse = (token, batches, not held_for_stats) if token else None
+        return example_batches.read_record_batches(p, label, files(art, split), schema, _BATCH * batches,
+                                                   reuse=reuse)
 
     stats = beam_stats
     materialize = ctx.prop("materialize", True)
@@ -263,7 +307,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
                 continue
             # Rows are transformed one by one: larger batches, fewer TF calls. Statistics
             # still see the batches of _BATCH rows they always saw (same float sums).
-            pcoll = read(f"ReadTransform[{split}]", target, split, _TRANSFORM_BATCHES)
+            pcoll = read(f"ReadTransform[{split}]", target, split, transform_pass=True)
             transformed, _ = (((pcoll, adapter_config), transform_fn)
                               | f"Transform[{split}]" >> tft_beam.TransformDataset(output_record_batches=True))
             batches = transformed | f"Batches[{split}]" >> beam.Map(lambda pair: pair[0])

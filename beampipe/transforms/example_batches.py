@@ -9,7 +9,8 @@ made Beam's bookkeeping the largest cost of Transform. Here a DoFn reads the fil
 
 Batches hold ``batch_size`` records of the files read one after another (the last one fewer),
 exactly the batches the ordered read of ``beam_util.read_record_batches`` makes, so analyzers
-and statistics add up in the same order and give the same bits.
+and statistics add up in the same order and give the same bits. The transform pass may take
+its batches from the analysis pass (``held_batches``) instead of decoding them again.
 """
 from __future__ import annotations
 
@@ -28,17 +29,57 @@ _TMP_PREFIX = ".beampipe-shard-"
 
 
 def read_record_batches(pipeline: Any, label: str, files: list[str], schema: Any,
-                        batch_size: int = 1000) -> Any:
+                        batch_size: int = 1000, keep: str = "", reuse: tuple[str, int, bool] | None = None) -> Any:
     """A PCollection of record batches of ``files`` read in order (one stream, one bundle),
-    decoded as a tfx-bsl TFXIO source given ``schema`` decodes them."""
+    decoded as a tfx-bsl TFXIO source given ``schema`` decodes them.
+
+    ``keep``: offer the batches to ``held_batches`` under this token. ``reuse=(token, n,
+    remove)``: batches of ``n`` kept batches glued together where the store has them
+    (``batch_size`` must be ``n`` times the kept batches' size), left there unless ``remove``.
+    """
     import apache_beam as beam
     return (pipeline | f"{label}Files" >> beam.Create([tuple(files)], reshuffle=False)
-            | f"{label}Batches" >> beam.FlatMap(_record_batches, schema, batch_size))
+            | f"{label}Batches" >> beam.FlatMap(_record_batches, schema, batch_size, keep, reuse))
 
 
-def _record_batches(files: tuple[str, ...], schema: Any, batch_size: int) -> Iterator[Any]:
+def _record_batches(files: tuple[str, ...], schema: Any, batch_size: int, keep: str = "",
+                    reuse: tuple[str, int, bool] | None = None) -> Iterator[Any]:
     from beampipe.transforms.tfdv_stream import record_batches
-    return record_batches(list(files), schema, batch_size)
+    if reuse:
+        return reused_batches(files, schema, batch_size, *reuse)
+    if not keep:
+        return record_batches(list(files), schema, batch_size)
+    return _kept_batches(record_batches(list(files), schema, batch_size), keep)
+
+
+def _kept_batches(batches: Iterator[Any], token: str) -> Iterator[Any]:
+    from beampipe.transforms import held_batches
+    index = 0
+    for index, batch in enumerate(batches, 1):
+        held_batches.keep(token, index - 1, batch)
+        yield batch
+    held_batches.finish(token, index)
+
+
+def reused_batches(files: tuple[str, ...], schema: Any, batch_size: int, token: str, glue: int,
+                   remove: bool = True) -> Iterator[Any]:
+    """The split's batches of ``batch_size`` rows: ``glue`` kept batches at a time while the
+    store has them, then decoded from the files (the records before skipped undecoded)."""
+    import pyarrow as pa
+
+    from beampipe.transforms import held_batches
+    from beampipe.transforms.tfdv_stream import decoder
+    from beampipe.transforms.tfrecord_read import records_in_batches
+    done = 0
+    while (kept := held_batches.take(token, done * glue, glue, remove)) is not None:
+        if not kept:  # the split ended
+            return
+        yield kept[0] if len(kept) == 1 else pa.Table.from_batches(kept).combine_chunks().to_batches()[0]
+        done += 1
+    decode = decoder(schema).DecodeBatch
+    for index, records in enumerate(records_in_batches(list(files), batch_size)):
+        if index >= done:
+            yield decode(records)
 
 
 def slices(batch: Any, rows: int) -> Iterator[Any]:
@@ -79,10 +120,11 @@ class _WriteBundle:
         self._writer = None
 
     def process(self, batch: Any) -> Iterator[Any]:
+        records = encode_sorted(batch)
         if self._writer is None:
             os.makedirs(self.split_dir, exist_ok=True)
             self._writer = _Writer(os.path.join(self.split_dir, f"{_TMP_PREFIX}{uuid.uuid4().hex}"))
-        self._writer.write(encode_sorted(batch))
+        self._writer.write(records)
         return iter(())
 
     def finish_bundle(self) -> Iterator[Any]:
