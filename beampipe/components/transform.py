@@ -236,10 +236,8 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     from tfx_bsl.public import tfxio
 
     from beampipe.io import uri
-    from beampipe.transforms import beam_speedups, example_batches
+    from beampipe.transforms import example_batches
     from beampipe.transforms.beam_util import read_record_batches, reads_in_order
-    if _FAST_IO:
-        beam_speedups.install()
 
     def files(art: Artifact, split: str) -> list[str]:  # sorted: the same read order every run
         return tfdv_io.example_files(layout.split_uri(art.uri, split))
@@ -339,13 +337,10 @@ def _beam_pipeline(ctx: ExecContext) -> Any:
 
     Beam's default, dill, sends the user's module-file functions by reference, and worker
     processes cannot import the module under its generated name (``fn_args`` registers it
-    with cloudpickle to travel by value). In this process cloudpickle is also the faster one:
-    Beam pickles every DoFn to plan stages and again to run them, and dill took a fifth of
-    Transform's fixed cost.
+    with cloudpickle to travel by value); in this process cloudpickle is also the faster one.
     """
-    if any(a.startswith("--pickle_library") for a in ctx.beam_pipeline_args):
-        return ctx.beam_pipeline()
-    return ctx.beam_pipeline(("--pickle_library=cloudpickle",))
+    from beampipe.transforms.beam_util import in_process_pickler
+    return ctx.beam_pipeline(in_process_pickler(ctx.beam_pipeline_args))
 
 
 def _encode(batch: Any, encoder: Any) -> list[bytes]:
