@@ -65,34 +65,32 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _floats(u8: np.ndarray, start: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, Any]:
-    """A packed FloatList's values: (per-record offsets, float32 values)."""
+def _packed(u8: np.ndarray, start: np.ndarray, size: np.ndarray, width: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Where each record's packed ``value`` field holds its bytes: (starts, sizes); a list
+    of ``size`` 0 has none. Sizes must be multiples of ``width``."""
     has = size > 0
     data_start, data_size = start, np.zeros_like(size)
     if has.any():
         _expect(u8, start[has], 0x0A)
         inner, after = _varints(u8, start[has] + 1)
-        if not (after + inner == start[has] + size[has]).all() or (inner % 4).any():
+        if not (after + inner == start[has] + size[has]).all() or (inner % width).any():
             raise _Irregular
         data_start = start.copy()
         data_start[has] = after
         data_size[has] = inner
+    return data_start, data_size
+
+
+def _floats(u8: np.ndarray, start: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, Any]:
+    """A packed FloatList's values: (per-record offsets, float32 values)."""
+    data_start, data_size = _packed(u8, start, size, 4)
     values = u8[_ranges(data_start, data_size)].view("<f4")
     return _offsets(data_size // 4), values
 
 
 def _int64s(u8: np.ndarray, start: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, Any]:
     """A packed Int64List's values: (per-record offsets, int64 values)."""
-    has = size > 0
-    data_start, data_size = start, np.zeros_like(size)
-    if has.any():
-        _expect(u8, start[has], 0x0A)
-        inner, after = _varints(u8, start[has] + 1)
-        if not (after + inner == start[has] + size[has]).all():
-            raise _Irregular
-        data_start = start.copy()
-        data_start[has] = after
-        data_size[has] = inner
+    data_start, data_size = _packed(u8, start, size)
     data = u8[_ranges(data_start, data_size)]
     ends = data < 0x80  # a varint's last byte
     if len(data) and not ends[_offsets(data_size)[1:][data_size > 0] - 1].all():

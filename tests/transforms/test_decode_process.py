@@ -62,12 +62,8 @@ def test_child_statistics_are_byte_identical(mixed_files):
 
 @pytest.fixture(scope="module")
 def taxi_examples(tmp_path_factory):
-    from benchmarks.make_taxi_csv import write
-    from beampipe.components.example_gen import CsvExampleGen
-    from tests.components.test_example_gen import run_example_gen
-    tmp = tmp_path_factory.mktemp("taxi")
-    write(6_000, str(tmp / "data" / "taxi.csv"))
-    return run_example_gen(CsvExampleGen(input_base=str(tmp / "data")), tmp)
+    from tests.components.testdata.taxi_examples import taxi_examples as write_taxi_examples
+    return write_taxi_examples(tmp_path_factory.mktemp("taxi"), 6_000)
 
 
 def test_statistics_gen_with_two_workers_writes_the_same_bytes(taxi_examples, tmp_path):

@@ -51,12 +51,8 @@ def _beam_and_stream(split_dir: str, out, options: dict, schema=None) -> None:
 
 @pytest.fixture(scope="module")
 def taxi_examples(tmp_path_factory):
-    from benchmarks.make_taxi_csv import write
-    from beampipe.components.example_gen import CsvExampleGen
-    from tests.components.test_example_gen import run_example_gen
-    tmp = tmp_path_factory.mktemp("taxi")
-    write(12_000, str(tmp / "data" / "taxi.csv"))
-    return run_example_gen(CsvExampleGen(input_base=str(tmp / "data")), tmp)
+    from tests.components.testdata.taxi_examples import taxi_examples as write_taxi_examples
+    return write_taxi_examples(tmp_path_factory.mktemp("taxi"), 12_000)
 
 
 def test_taxi_statistics_equal_beam(taxi_examples, tmp_path):
