@@ -28,23 +28,27 @@ PARALLELISM_FLAGS = ("--direct_running_mode", "--direct_num_workers")
 DIRECT_RUNNER_NAMES = ("DirectRunner", "direct", "SwitchingDirectRunner")
 
 
-def _flag(arg: str) -> str:
-    return arg.split("=", 1)[0]
+def flag_values(args: list[str]) -> list[tuple[str, str]]:
+    """``args`` as (flag, value) pairs, in order: ``--flag=value``, ``--flag value`` (a next
+    arg not starting with ``--``), or ``--flag`` alone (value "")."""
+    pairs, i = [], 0
+    while i < len(args):
+        arg = args[i]
+        takes_next = "=" not in arg and i + 1 < len(args) and not args[i + 1].startswith("--")
+        flag, _, value = arg.partition("=")
+        pairs.append((flag, args[i + 1] if takes_next else value))
+        i += 2 if takes_next else 1
+    return pairs
 
 
 def only_direct_parallelism(args: list[str]) -> bool:
     """Whether ``args`` say no more than "DirectRunner, with this many workers in this mode"."""
-    i = 0
-    while i < len(args):
-        arg, flag = args[i], _flag(args[i])
-        takes_next = "=" not in arg and i + 1 < len(args) and not args[i + 1].startswith("--")
-        value = arg.split("=", 1)[1] if "=" in arg else (args[i + 1] if takes_next else "")
+    for flag, value in flag_values(args):
         if flag == "--runner":
             if value.rsplit(".", 1)[-1] not in DIRECT_RUNNER_NAMES:
                 return False
         elif flag not in PARALLELISM_FLAGS:
             return False
-        i += 2 if takes_next else 1
     return True
 
 

@@ -91,12 +91,8 @@ def stream_processes(beam_args: list[str]) -> int:
     """Processes the streamed statistics use under ``beam_args``: 2 (decoding in a child,
     ``decode_process``) when they ask for DirectRunner's multi_processing with more than one
     worker, else 1. More would not help: the parent's combiners are half the work."""
-    values: dict[str, str] = {}
-    for i, arg in enumerate(beam_args):
-        flag, _, value = arg.partition("=")
-        if not value and i + 1 < len(beam_args) and not beam_args[i + 1].startswith("--"):
-            value = beam_args[i + 1]
-        values[flag] = value
+    from beampipe.transforms.small_input import flag_values
+    values = dict(flag_values(beam_args))
     if values.get("--direct_running_mode") != "multi_processing":
         return 1
     try:
