@@ -37,7 +37,7 @@ def make_pipeline(args: list[str], temp_dir: str = "") -> Any:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
-    from beampipe.transforms import beam_speedups
+    from beampipe.transforms import beam_payloads, beam_speedups
     from beampipe.transforms import fast_crc  # noqa: F401 - TFRecord CRCs in C, here and in workers
 
     beam_speedups.install()  # Beam's per-step lookups once per function, DoFn class and flags
@@ -45,14 +45,25 @@ def make_pipeline(args: list[str], temp_dir: str = "") -> Any:
     full = with_runner(args)
     if temp_dir and not any(a.startswith("--temp_location") for a in full):
         full.append(f"--temp_location={temp_dir}")
-    full.append(f"--beam_plugins={fast_crc.PLUGIN}")
+    full += [f"--beam_plugins={fast_crc.PLUGIN}", f"--beam_plugins={beam_payloads.PLUGIN}"]
     options = PipelineOptions(full)
     runner = runner_name(full)
+    # Pickles stay plain (no bz2) in this thread until the pipeline's with block ends, when
+    # every process that reads them is this one or a DirectRunner worker (beam_payloads).
+    beam_payloads.plain_pickles("direct" in runner.lower())
+
+    class Pipeline(beam.Pipeline):
+        def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+            try:
+                super().__exit__(exc_type, exc_val, exc_tb)
+            finally:
+                beam_payloads.plain_pickles(False)
+
     # Only DataflowRunner honours --dry_run (others run the job); the runner's own test of the flag
     if not (is_dataflow(runner) and options.view_as(TestOptions).dry_run):
-        return beam.Pipeline(options=options)
+        return Pipeline(options=options)
 
-    class DryRunPipeline(beam.Pipeline):
+    class DryRunPipeline(Pipeline):
         def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
             super().__exit__(exc_type, exc_val, exc_tb)
             if exc_type is None:
