@@ -90,6 +90,7 @@ def run(ir_spec: str | dict[str, Any], node_id: str, run_id: str, params: dict[s
     """Run the node; return (exit code, result dict). Never raises for user errors.
     ``ir_spec`` may be the IR already parsed (``check_ir`` parsed it: no second decode)."""
     from beampipe.orchestration import launcher
+    from beampipe.orchestration.python_gc import fewer_collections
 
     try:
         ir = ir_spec if isinstance(ir_spec, dict) else read_ir(ir_spec)
@@ -112,7 +113,8 @@ def run(ir_spec: str | dict[str, Any], node_id: str, run_id: str, params: dict[s
         finally:
             store.close()
     try:
-        result = launcher.run_node(ir, node_id, run_id, values, store)
+        with fewer_collections():
+            result = launcher.run_node(ir, node_id, run_id, values, store)
     except (KeyError, ValueError, OSError, launcher.NodeError) as err:
         return EXIT_FAILED, {"node_id": node_id, "status": "FAILED",
                              "error": launcher.describe_error(err)}

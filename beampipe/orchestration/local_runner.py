@@ -35,6 +35,7 @@ from beampipe.orchestration import exit_handler, ir as ir_mod, recovery, shippin
 from beampipe.orchestration.launcher import (DONE, NodeError, NodeResult, open_store, resolve_parameters,
                                              run_node)
 from beampipe.orchestration.pipeline import Pipeline
+from beampipe.orchestration.python_gc import fewer_collections
 
 # (node_id, "started" | "finished", result); called from worker threads, so it must be thread-safe.
 Reporter = Callable[[str, str, "NodeResult | None"], None]
@@ -296,7 +297,8 @@ class LocalDagRunner:
             store.set_run_state(pipe["name"], run_id, "RUNNING", params=json.dumps(values),
                                 nodes=json.dumps(node_ids), owner=owner_token(), heartbeat_at=time.time(),
                                 **_run_record(ir, node_ids, source_file))
-            with recovery.Heartbeat(lambda: store.update_run(run_id, {"heartbeat_at": time.time()})):
+            with recovery.Heartbeat(lambda: store.update_run(run_id, {"heartbeat_at": time.time()})), \
+                    fewer_collections():
                 results = self._settle_from_cache(ir, node_ids, run_id, values, store, report)
                 pending = [n for n in node_ids if n not in results]
                 if pending:
