@@ -12,6 +12,8 @@ Three lookups Beam repeats for every step, with the same answer each time:
 - ``PipelineOptions.view_as``, ~850 calls a pipeline (twice for every applied transform),
   each building an argparse parser of every option class and parsing the flags again: the
   parse is remembered per options class and flags (:mod:`beampipe.transforms.options_cache`).
+- the ids of every loaded module's globals, which objsize lists again each time Beam's state
+  cache weighs a side input (:mod:`beampipe.transforms.state_cache_size`).
 
 :func:`install` patches Beam in this process; ``beam_util.make_pipeline`` calls it for
 every Beam node. Tests check each cached answer equals Beam's own.
@@ -48,14 +50,15 @@ def _cached(get_signature: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def install() -> None:
-    """Patch Beam's signature, DoFn-spec and options lookups in this process (idempotent)."""
+    """Patch those lookups in Beam, in this process (idempotent)."""
     global _installed
     if _installed:
         return
     from apache_beam.transforms import core
 
-    from beampipe.transforms import dofn_specs, options_cache
+    from beampipe.transforms import dofn_specs, options_cache, state_cache_size
     core.get_signature = _cached(core.get_signature)
     dofn_specs.install()
     options_cache.install()
+    state_cache_size.install()
     _installed = True
