@@ -236,7 +236,7 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
     from tfx_bsl.public import tfxio
 
     from beampipe.io import uri
-    from beampipe.transforms import example_batches
+    from beampipe.transforms import analysis_cache_io, example_batches
     from beampipe.transforms.beam_util import read_record_batches, reads_in_order
 
     def files(art: Artifact, split: str) -> list[str]:  # sorted: the same read order every run
@@ -297,7 +297,10 @@ def _run_pipeline(ctx: ExecContext, preprocessing_fn: Callable[..., Any], schema
                        if use_cache else {})
         transform_fn, output_cache = ((analysis_data, input_cache, adapter_config)
                                       | "Analyze" >> tft_beam.AnalyzeDatasetWithCache(preprocessing_fn))
-        _ = output_cache | "WriteCache" >> analyzer_cache.WriteAnalysisCacheToFS(p, cache_dir, keys)
+        if fast and not uri.is_remote(cache_dir):  # one step writes every file, same bytes
+            analysis_cache_io.write_analysis_cache(p, output_cache, cache_dir, keys, "WriteCache")
+        else:
+            _ = output_cache | "WriteCache" >> analyzer_cache.WriteAnalysisCacheToFS(p, cache_dir, keys)
         _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(out["transform_graph"].uri)
 
         for split in transform:
