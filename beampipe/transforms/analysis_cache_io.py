@@ -24,6 +24,7 @@ from beampipe.transforms.example_io import crc32c_function, masked_crc
 # Beam's name for the only shard of a sink, and TFT's name for a dataset's metadata file.
 ONLY_SHARD = "-00000-of-00001"
 METADATA_FILE = "METADATA"
+_CHUNK_BYTES = 1 << 20  # framed records handed to the file (or zlib) at a time
 
 
 def write_analysis_cache(pipeline: Any, cache: dict[Any, Any], cache_dir: str,
@@ -59,29 +60,31 @@ def write_analysis_cache(pipeline: Any, cache: dict[Any, Any], cache_dir: str,
                                                                       sink=Sink)
     if files:
         _ = (pipeline | f"{label}Impulse" >> beam.Impulse()
-             | f"{label}Files" >> beam.Map(_write_files, files, *map(beam.pvalue.AsList, contents)))
+             | f"{label}Files" >> beam.Map(_write_files, files, *map(beam.pvalue.AsIter, contents)))
 
 
-def _write_files(_: Any, files: list[tuple[str, bool]], *contents: list[Any]) -> None:
+def _write_files(_: Any, files: list[tuple[str, bool]], *contents: Iterable[Any]) -> None:
     """Write each file: metadata (not gzip) is TFT's DatasetCacheMetadata, encoded as TFT does."""
     for (path, gzip), values in zip(files, contents):
-        records = values if gzip else [m.encode() for m in values]
+        records = values if gzip else (m.encode() for m in values)
         write_tfrecords(path, records, gzip)
 
 
 def write_tfrecords(path: str, records: Iterable[bytes], gzip: bool) -> None:
-    """One TFRecord file as Beam's sink writes it; gzip: zlib level 6, header with mtime 0."""
+    """One TFRecord file as Beam's sink writes it; gzip: zlib level 6, header with mtime 0
+    (deflate's output does not depend on how its input is cut: written as it comes)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     crc32c = crc32c_function()
-    framed = bytearray()
-    for record in records:
-        if not isinstance(record, bytes):
-            raise TypeError(f"analyzer cache records are bytes, got {type(record).__name__} for {path}")
-        length = struct.pack("<Q", len(record))
-        framed += length + struct.pack("<I", masked_crc(length, crc32c))
-        framed += record + struct.pack("<I", masked_crc(record, crc32c))
-    if gzip:
-        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 31)
-        framed = bytearray(compressor.compress(framed) + compressor.flush())
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 31) if gzip else None
     with open(path, "wb") as f:
-        f.write(framed)
+        framed = bytearray()
+        for record in records:
+            if not isinstance(record, bytes):
+                raise TypeError(f"analyzer cache records are bytes, got {type(record).__name__} for {path}")
+            length = struct.pack("<Q", len(record))
+            framed += length + struct.pack("<I", masked_crc(length, crc32c))
+            framed += record + struct.pack("<I", masked_crc(record, crc32c))
+            if len(framed) >= _CHUNK_BYTES:
+                f.write(compressor.compress(framed) if compressor else framed)
+                framed.clear()
+        f.write(compressor.compress(framed) + compressor.flush() if compressor else framed)

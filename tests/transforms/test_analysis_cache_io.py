@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 
 import apache_beam as beam
 import pytest
@@ -15,7 +16,9 @@ from beampipe.transforms.analysis_cache_io import ONLY_SHARD, write_tfrecords
 from beampipe.transforms.example_io import tfrecords
 
 
-@pytest.mark.parametrize("records", [[], [b"one"], [b"", b"x" * 70000, bytes(range(256)) * 3]])
+@pytest.mark.parametrize("records", [[], [b"one"], [b"", b"x" * 70000, bytes(range(256)) * 3],
+                                     [random.Random(i).randbytes(i * 997 % 40000) * 2 for i in range(120)]],
+                         ids=["none", "one", "three", "over-a-chunk"])
 @pytest.mark.parametrize("gzip", [True, False])
 def test_same_bytes_as_beams_sink(tmp_path, records: list[bytes], gzip: bool) -> None:
     suffix = ".gz" if gzip else ""
