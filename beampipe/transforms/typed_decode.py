@@ -69,7 +69,10 @@ def record_batches(records: list[bytes], schema: Any, batch_size: int) -> list[A
             return None
         indices.append(index)
     fields = pa.schema([pa.field(name, _arrow_type(kind)) for name, kind in plan])
-    return [pa.RecordBatch.from_arrays([batch.column(i) for i in indices], schema=fields) for batch in batches]
+    # Each column copied out of the group's shared buffers: a batch's ``nbytes`` is then
+    # tfx-bsl's (TFT records the analysed bytes in its analyzer cache's metadata).
+    return [pa.RecordBatch.from_arrays([pa.concat_arrays([batch.column(i)]) for i in indices], schema=fields)
+            for batch in batches]
 
 
 def decode(records: list[bytes], schema: Any, batch_size: int, fallback: Any = None) -> list[Any]:
