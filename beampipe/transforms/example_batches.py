@@ -92,7 +92,7 @@ def slices(batch: Any, rows: int) -> Iterator[Any]:
 class _Writer:
     """A gzip TFRecord file as Beam's sink writes it: zlib level 6, gzip header with mtime 0.
 
-    Deflating is a fifth of Transform's time; zlib lets go of the GIL, so a thread deflates
+    Deflating costs about 5 s at a million taxi rows; zlib lets go of the GIL, so a thread deflates
     one buffer while the caller encodes the next (same compressor, same order: same bytes).
     """
 

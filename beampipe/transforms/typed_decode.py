@@ -1,7 +1,7 @@
 """Serialized tf.Examples -> Arrow record batches typed by a schema, with numpy when regular.
 
 Transform decodes its input as a TFXIO source given the schema decodes it: tfx-bsl's
-``ExamplesToRecordBatchDecoder(schema)``, about 9 µs a taxi row, the largest single cost of
+``ExamplesToRecordBatchDecoder(schema)``, 7 to 9 µs a taxi row, the largest single cost of
 Transform at a million rows. For the regular records ExampleGen writes, ``example_decode``
 decodes untyped in a quarter of that; the typed batch is then a choice of its columns: the
 schema's features in the schema's order, each already of the type the schema gives it
