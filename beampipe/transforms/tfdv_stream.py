@@ -8,7 +8,8 @@ in the same order, on the same batches, in this process:
 - records are read in file order and cut into batches of 1,000 (tfx-bsl's batch size for
   the in-order read), each decoded on its own, untyped, as ``TFExampleRecord`` does (the
   regular records ExampleGen writes by ``example_decode``'s numpy decoder, ten batches at a
-  time, to the same Arrow batches; anything else by tfx-bsl);
+  time, to the same Arrow batches, typed by a schema with ``typed_decode``; anything else by
+  tfx-bsl);
 - the combiner generators run inside TFDV's own ``_CombinerStatsGeneratorsCombineFn``,
   driven as the DirectRunner drives the lifted, hot-key-fanned ``CombinePerKey`` (traced:
   one accumulator, add_input per batch, compact, then the pre/post combine's merges with an
@@ -157,10 +158,11 @@ def statistics_of_batches(batches: Iterable[Any], options: Any) -> Any:
     return merge_util.merge_dataset_feature_statistics(parts)
 
 
-def record_batches(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE) -> Iterator[Any]:
+def record_batches(files: list[str], decode_schema: Any = None, batch_size: int = BATCH_SIZE,
+                   inflate_ahead: bool = False) -> Iterator[Any]:
     """Arrow record batches of gzip TFRecord ``files``: Beam's in-order batches, decoded as
     ``tfxio.TFExampleRecord`` decodes them (untyped unless ``decode_schema`` is given)."""
-    for group in batch_groups(files, decode_schema, batch_size):
+    for group in batch_groups(files, decode_schema, batch_size, inflate_ahead):
         yield from group
 
 
@@ -168,16 +170,15 @@ def batch_groups(files: list[str], decode_schema: Any = None, batch_size: int = 
                  inflate_ahead: bool = False) -> Iterator[list[Any]]:
     """:func:`record_batches` in lists (one per ``DECODE_GROUP_ROWS`` records): the unit
     ``decode_process`` hands over. ``inflate_ahead``: inflate in a thread (``tfrecord_read``)."""
+    from beampipe.transforms import example_decode, typed_decode
     from beampipe.transforms.tfrecord_read import records_in_batches
-    if decode_schema is not None:
-        decode = decoder(decode_schema).DecodeBatch
-        for records in records_in_batches(files, batch_size, inflate_ahead):
-            yield [decode(records)]
-        return
-    from beampipe.transforms import example_decode
     decode = None  # tfx-bsl's, made when first needed
     # Groups of whole batches (so the same batches), decoded at once with numpy when regular.
     for group in records_in_batches(files, batch_size * max(1, DECODE_GROUP_ROWS // batch_size), inflate_ahead):
+        if decode_schema is not None:
+            decode = decode or decoder(decode_schema).DecodeBatch
+            yield typed_decode.decode(group, decode_schema, batch_size, decode)
+            continue
         batches = example_decode.record_batches(group, batch_size)
         if batches is None:
             decode = decode or decoder().DecodeBatch

@@ -130,3 +130,27 @@ def test_writer_takes_an_empty_batch(tmp_path) -> None:
     writer.write(pa.array([b"x"], pa.binary()))
     writer.close()
     assert list(tfrecords(path)) == [] and list(tfrecords(str(tmp_path / "b.gz"))) == [b"x"]
+
+
+def test_writer_deflating_in_a_thread_writes_one_compressor_bytes(tmp_path, monkeypatch) -> None:
+    """Many buffers handed to the deflate thread: the file is what one compressor fed the
+    same bytes in one go writes (Beam's sink's bytes)."""
+    import zlib
+
+    from beampipe.transforms import example_batches
+    from beampipe.transforms.example_encode import binary_data, frame_records
+
+    monkeypatch.setattr(example_batches, "_FLUSH_BYTES", 4096)
+    records = _records(6000)
+    path = str(tmp_path / "a.gz")
+    writer = _Writer(path)
+    framed = bytearray()
+    for start in range(0, len(records), 250):
+        chunk = pa.array(records[start:start + 250], pa.binary())
+        writer.write(chunk)
+        framed += binary_data(frame_records(chunk))
+    writer.close()
+    zip_ = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 31)
+    with open(path, "rb") as f:
+        assert f.read() == zip_.compress(bytes(framed)) + zip_.flush()
+    assert list(tfrecords(path)) == records
