@@ -16,6 +16,7 @@ EvalSavedModels; with no Estimators on TF 2.16, beampipe takes it only beside an
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -34,6 +35,7 @@ _SKIP_AUTOGRAPH = True
 # TFMA's files written in one Beam step on the local runner (tfma_write); False only for the
 # test comparing them with those TFMA's own writers write.
 _FAST_WRITE = True
+_PRELOAD = True
 
 
 class Evaluator(BaseComponent):
@@ -97,7 +99,7 @@ class Evaluator(BaseComponent):
         ctx.log.info("evaluating %s on %s (baseline %s)", model.uri, splits, baseline and baseline.uri)
         from tfx_bsl.tfxio import tf_example_record
         # TFMA reads Arrow record batches with the raw examples in a column (its input format).
-        from beampipe.transforms import tfma_write
+        from beampipe.transforms import model_preload, tfma_write
         from beampipe.transforms.beam_util import in_process_pickler, read_record_batches, reads_in_order
         from beampipe.transforms.tfdv_io import example_files
         files = [f for s in splits for f in example_files(ctx.split_uri(examples, s))]
@@ -109,7 +111,8 @@ class Evaluator(BaseComponent):
         fast_write = local and _FAST_WRITE
         writers = tfma_write.writers(evaluation.uri, config, eval_shared_model) if fast_write else None
         # Ordered on the local runner: metric sums reproduce. Cloudpickle: faster planning.
-        with ctx.beam_pipeline(in_process_pickler(ctx.beam_pipeline_args)) as p:
+        with (model_preload.preloaded(shared) if local and _PRELOAD else contextlib.nullcontext()), \
+                ctx.beam_pipeline(in_process_pickler(ctx.beam_pipeline_args)) as p:
             _ = (read_record_batches(p, "Read", tfxio, files, local)
                  | "Evaluate" >> tfma.ExtractEvaluateAndWriteResults(
                      eval_shared_model=eval_shared_model, eval_config=config,
