@@ -16,7 +16,6 @@ EvalSavedModels; with no Estimators on TF 2.16, beampipe takes it only beside an
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from typing import Any
@@ -32,11 +31,9 @@ from beampipe.proto.evaluation import FeatureSlicingSpec
 # CPU-seconds instead of 1.8-2.0, transpiling tf-keras's metric code to the same graph.
 # False only for the test comparing the outputs.
 _SKIP_AUTOGRAPH = True
-# On the local runner, TFMA's files are written in one Beam step (tfma_write) and the model
-# loads in a thread while Beam plans (model_preload). False only for the test comparing the
-# files with those TFMA writes on its own.
+# On the local runner, TFMA's files are written in one Beam step (tfma_write). False only for
+# the test comparing the files with those TFMA's own writers write.
 _FAST_WRITE = True
-_PRELOAD = True
 
 
 class Evaluator(BaseComponent):
@@ -100,7 +97,7 @@ class Evaluator(BaseComponent):
         ctx.log.info("evaluating %s on %s (baseline %s)", model.uri, splits, baseline and baseline.uri)
         from tfx_bsl.tfxio import tf_example_record
         # TFMA reads Arrow record batches with the raw examples in a column (its input format).
-        from beampipe.transforms import model_preload, pickle_speedups, tfma_write, yield_check_cache
+        from beampipe.transforms import pickle_speedups, tfma_write, yield_check_cache
         from beampipe.transforms.beam_util import in_process_pickler, read_record_batches, reads_in_order
         from beampipe.transforms.tfdv_io import example_files
         files = [f for s in splits for f in example_files(ctx.split_uri(examples, s))]
@@ -115,8 +112,7 @@ class Evaluator(BaseComponent):
         fast_write = local and _FAST_WRITE
         writers = tfma_write.writers(evaluation.uri, config, eval_shared_model) if fast_write else None
         # Ordered on the local runner: metric sums reproduce. Cloudpickle: faster planning.
-        with (model_preload.preloaded(shared) if local and _PRELOAD else contextlib.nullcontext()), \
-                ctx.beam_pipeline(in_process_pickler(ctx.beam_pipeline_args)) as p:
+        with ctx.beam_pipeline(in_process_pickler(ctx.beam_pipeline_args)) as p:
             _ = (read_record_batches(p, "Read", tfxio, files, local)
                  | "Evaluate" >> tfma.ExtractEvaluateAndWriteResults(
                      eval_shared_model=eval_shared_model, eval_config=config,

@@ -1,5 +1,4 @@
-"""The Evaluator's one-step writer (``tfma_write``) and its model preload (``model_preload``)
-give the very files TFMA's writers write when TFMA loads the model itself."""
+"""The Evaluator's one-step writer (``tfma_write``) writes the very files TFMA's writers write."""
 from __future__ import annotations
 
 import struct
@@ -13,12 +12,12 @@ def _both(tmp_path, examples, model, config, baseline=None):
     """(fast, TFMA's) evaluation and blessing files and blessing properties."""
     runs = {}
     for fast in (True, False):
-        evaluator._FAST_WRITE = evaluator._PRELOAD = fast
+        evaluator._FAST_WRITE = fast
         try:
             evaluation, blessing = run_evaluator(tmp_path / str(fast), examples, model, config,
                                                  baseline=baseline)
         finally:
-            evaluator._FAST_WRITE = evaluator._PRELOAD = True
+            evaluator._FAST_WRITE = True
         runs[fast] = (_files(evaluation.uri), _files(blessing.uri), blessing.custom_properties)
     return runs[True], runs[False]
 
