@@ -97,16 +97,13 @@ class Evaluator(BaseComponent):
         ctx.log.info("evaluating %s on %s (baseline %s)", model.uri, splits, baseline and baseline.uri)
         from tfx_bsl.tfxio import tf_example_record
         # TFMA reads Arrow record batches with the raw examples in a column (its input format).
-        from beampipe.transforms import pickle_speedups, tfma_write, yield_check_cache
+        from beampipe.transforms import tfma_write
         from beampipe.transforms.beam_util import in_process_pickler, read_record_batches, reads_in_order
         from beampipe.transforms.tfdv_io import example_files
         files = [f for s in splits for f in example_files(ctx.split_uri(examples, s))]
         tfxio = tf_example_record.TFExampleRecord(file_pattern=files,
                                                   raw_record_column_name=tfma.ARROW_INPUT_COLUMN)
         eval_shared_model = shared if len(shared) > 1 else shared[0]
-        # Beam's fixed costs in planning TFMA's ~200 steps, same results (each module says how).
-        pickle_speedups.install()
-        yield_check_cache.install()
         local = reads_in_order(ctx.beam_pipeline_args)
         # Local runner: TFMA's five file sinks (24 Beam stages) become one step (tfma_write).
         fast_write = local and _FAST_WRITE

@@ -15,6 +15,9 @@ Lookups Beam repeats for every step, with the same answer each time:
   parse is remembered per options class and flags (:mod:`beampipe.transforms.options_cache`).
 - the ids of every loaded module's globals, which objsize lists again each time Beam's state
   cache weighs a side input (:mod:`beampipe.transforms.state_cache_size`).
+- cloudpickle's scan of every loaded module for each function it pickles by value
+  (:mod:`beampipe.transforms.pickle_speedups`), and Beam's re-reading of each ParDo's source
+  to check for ``yield`` with ``return`` (:mod:`beampipe.transforms.yield_check_cache`).
 
 :func:`install` patches Beam in this process; ``beam_util.make_pipeline`` calls it for
 every Beam node. Tests check each cached answer equals Beam's own.
@@ -58,11 +61,13 @@ def install() -> None:
     from apache_beam.transforms import core, ptransform, util
     from apache_beam.typehints import decorators
 
-    from beampipe.transforms import dofn_specs, options_cache, state_cache_size
+    from beampipe.transforms import dofn_specs, options_cache, pickle_speedups, state_cache_size, yield_check_cache
     cached = _cached(decorators.get_signature)  # also the type hints of every Map, FlatMap, ...
     for module in (core, decorators, ptransform, util):
         module.get_signature = cached
     dofn_specs.install()
     options_cache.install()
     state_cache_size.install()
+    pickle_speedups.install()
+    yield_check_cache.install()
     _installed = True
