@@ -15,16 +15,13 @@ shard too, the same bytes (tests compare them). Local files only: the writer use
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from typing import Any, Iterable
 
-from beampipe.transforms.example_io import crc32c_function, masked_crc
+from beampipe.transforms.example_io import write_tfrecords
 
 # Beam's name for the only shard of a sink, and TFT's name for a dataset's metadata file.
 ONLY_SHARD = "-00000-of-00001"
 METADATA_FILE = "METADATA"
-_CHUNK_BYTES = 1 << 20  # framed records handed to the file (or zlib) at a time
 
 
 def write_analysis_cache(pipeline: Any, cache: dict[Any, Any], cache_dir: str,
@@ -68,23 +65,3 @@ def _write_files(_: Any, files: list[tuple[str, bool]], *contents: Iterable[Any]
     for (path, gzip), values in zip(files, contents):
         records = values if gzip else (m.encode() for m in values)
         write_tfrecords(path, records, gzip)
-
-
-def write_tfrecords(path: str, records: Iterable[bytes], gzip: bool) -> None:
-    """One TFRecord file as Beam's sink writes it; gzip: zlib level 6, header with mtime 0
-    (deflate's output does not depend on how its input is cut: written as it comes)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    crc32c = crc32c_function()
-    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 31) if gzip else None
-    with open(path, "wb") as f:
-        framed = bytearray()
-        for record in records:
-            if not isinstance(record, bytes):
-                raise TypeError(f"analyzer cache records are bytes, got {type(record).__name__} for {path}")
-            length = struct.pack("<Q", len(record))
-            framed += length + struct.pack("<I", masked_crc(length, crc32c))
-            framed += record + struct.pack("<I", masked_crc(record, crc32c))
-            if len(framed) >= _CHUNK_BYTES:
-                f.write(compressor.compress(framed) if compressor else framed)
-                framed.clear()
-        f.write(compressor.compress(framed) + compressor.flush() if compressor else framed)

@@ -17,8 +17,9 @@ The records are made by TFMA's own functions (``convert_slice_*_to_proto``, its
 from __future__ import annotations
 
 import os
-import struct
 from typing import Any, Iterable
+
+from beampipe.transforms.example_io import write_tfrecords
 
 # TFMA's output keys and how its MetricsPlotsAndValidationsWriter names their files
 # (``WriteToTFRecord``: shard template -SSSSS-of-NNNNN, none for validations).
@@ -123,7 +124,7 @@ def _write_output(element: tuple[str, Iterable[bytes | None]], files: dict[str, 
     records = [v for v in values if v is not None]
     if key == _VALIDATIONS:
         records = [_merged_validations(records, eval_config, rubber_stamp)]
-    write_tfrecords(files[key], records)
+    write_tfrecords(files[key], records, gzip=False)
     return [files[key]]
 
 
@@ -140,15 +141,3 @@ def _merged_validations(records: list[bytes], eval_config: Any, rubber_stamp: bo
         accumulator = combine.add_input(accumulator, validation_result_pb2.ValidationResult.FromString(record))
     result = combine.extract_output(accumulator)
     return beam.coders.ProtoCoder(validation_result_pb2.ValidationResult).encode(result)
-
-
-def write_tfrecords(path: str, records: list[bytes]) -> None:
-    """An uncompressed TFRecord file: length, masked CRC of the length, data, masked CRC."""
-    from beampipe.transforms.example_io import crc32c_function, masked_crc
-
-    crc32c = crc32c_function()
-    with open(path, "wb") as f:
-        for record in records:
-            length = struct.pack("<Q", len(record))
-            f.write(length + struct.pack("<I", masked_crc(length, crc32c)) + record
-                    + struct.pack("<I", masked_crc(record, crc32c)))

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import struct
 from typing import Any, Callable, Iterable
 
 from beampipe.metadata import layout
 from beampipe.metadata.artifacts import Examples
-from beampipe.transforms.example_io import HashBuckets, crc32c_function, masked_crc
+from beampipe.transforms.example_io import HashBuckets, crc32c_function, frame
 
 _FLUSH_BYTES = 1 << 20
 
@@ -34,12 +33,8 @@ class TFRecordWriter:
         self._crc32c = crc32c_function()
         self.count = 0
 
-    def _masked(self, data: bytes) -> bytes:
-        return struct.pack("<I", masked_crc(data, self._crc32c))
-
     def write(self, record: bytes) -> None:
-        length = struct.pack("<Q", len(record))
-        self._buffer += length + self._masked(length) + record + self._masked(record)
+        self._buffer += frame(record, self._crc32c)
         self.count += 1
         if len(self._buffer) >= _FLUSH_BYTES:
             self._file.write(self._buffer)

@@ -9,6 +9,7 @@ from beampipe.components.base import Channel, ExecContext
 from beampipe.components.evaluator import Evaluator
 from beampipe.metadata.artifacts import Examples, Model, ModelBlessing, ModelEvaluation
 from tests.components import model_fixtures as mf
+from tests.components.testdata.tree import files_under
 
 
 def run_evaluator(tmp_path, examples, model, eval_config, baseline=None, beam_args=(), **props):
@@ -131,15 +132,6 @@ def test_feature_slicing_spec_adds_slices(tmp_path_factory, tmp_path):
         Evaluator(examples=Channel(Examples), model=Channel(Model), feature_slicing_spec=spec)
 
 
-def _files(root) -> dict[str, bytes]:
-    found = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as f:
-                found[os.path.relpath(os.path.join(folder, name), root)] = f.read()
-    return found
-
-
 def test_cloudpickle_outputs_equal_beams_default_pickler(tmp_path_factory, tmp_path):
     """The Evaluator plans with cloudpickle (faster); Beam's default pickler gives the same files."""
     examples, model = mf.shared(tmp_path_factory, "examples"), mf.shared(tmp_path_factory, "model")
@@ -147,10 +139,10 @@ def test_cloudpickle_outputs_equal_beams_default_pickler(tmp_path_factory, tmp_p
     fast_eval, fast_bless = run_evaluator(tmp_path / "fast", examples, model, config)
     ref_eval, ref_bless = run_evaluator(tmp_path / "ref", examples, model, config,
                                         beam_args=["--pickle_library=default"])
-    fast, ref = _files(fast_eval.uri), _files(ref_eval.uri)
+    fast, ref = files_under(fast_eval.uri), files_under(ref_eval.uri)
     assert sorted(fast) == sorted(ref) and any(name.startswith("metrics") for name in fast)
     assert [name for name in fast if fast[name] != ref[name]] == []
-    assert _files(fast_bless.uri) == _files(ref_bless.uri)
+    assert files_under(fast_bless.uri) == files_under(ref_bless.uri)
     assert fast_bless.custom_properties == ref_bless.custom_properties
 
 
@@ -190,7 +182,7 @@ def test_evaluation_without_autograph_for_tf_keras_equals_with_it(tmp_path_facto
     subprocess.run([sys.executable, "-c", _CHILD, examples.uri, model.uri, str(tmp_path)],
                    cwd=root, check=True, timeout=600)
     for output in ("evaluation", "blessing"):
-        fast, ref = _files(tmp_path / "fast" / output), _files(tmp_path / "ref" / output)
+        fast, ref = files_under(tmp_path / "fast" / output), files_under(tmp_path / "ref" / output)
         assert sorted(fast) == sorted(ref) and fast
         assert [name for name in fast if fast[name] != ref[name]] == []
-    assert any(name.startswith("metrics") for name in _files(tmp_path / "fast" / "evaluation"))
+    assert any(name.startswith("metrics") for name in files_under(tmp_path / "fast" / "evaluation"))

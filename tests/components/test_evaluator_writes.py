@@ -5,7 +5,8 @@ import struct
 
 from beampipe.components import evaluator
 from tests.components import model_fixtures as mf
-from tests.components.test_evaluator import _files, run_evaluator
+from tests.components.test_evaluator import run_evaluator
+from tests.components.testdata.tree import files_under
 
 
 def _both(tmp_path, examples, model, config, baseline=None):
@@ -18,7 +19,7 @@ def _both(tmp_path, examples, model, config, baseline=None):
                                                  baseline=baseline)
         finally:
             evaluator._FAST_WRITE = True
-        runs[fast] = (_files(evaluation.uri), _files(blessing.uri), blessing.custom_properties)
+        runs[fast] = (files_under(evaluation.uri), files_under(blessing.uri), blessing.custom_properties)
     return runs[True], runs[False]
 
 
@@ -50,15 +51,15 @@ def test_files_equal_tfmas_with_a_baseline(tmp_path_factory, tmp_path):
 def test_tfrecord_framing_is_beams(tmp_path):
     from apache_beam.io.tfrecordio import _TFRecordUtil
 
-    from beampipe.transforms.tfma_write import write_tfrecords
+    from beampipe.transforms.example_io import write_tfrecords
 
     records = [b"", b"a", b"\x00" * 1000, bytes(range(256))]
-    write_tfrecords(str(tmp_path / "ours"), records)
+    write_tfrecords(str(tmp_path / "ours"), records, gzip=False)
     with open(tmp_path / "beams", "wb") as f:
         for record in records:
             _TFRecordUtil.write_record(f, record)
     assert (tmp_path / "ours").read_bytes() == (tmp_path / "beams").read_bytes()
-    write_tfrecords(str(tmp_path / "empty"), [])  # an output with no records: an empty file
+    write_tfrecords(str(tmp_path / "empty"), [], gzip=False)  # an output with no records: an empty file
     assert (tmp_path / "empty").read_bytes() == b""
     assert struct.unpack("<Q", (tmp_path / "ours").read_bytes()[:8]) == (0,)
 

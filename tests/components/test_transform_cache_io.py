@@ -15,6 +15,7 @@ from beampipe.components.transform import Transform
 from beampipe.transforms import analysis_cache_io
 from tests.components.testdata.penguin_inputs import (PENGUIN_MODULE, make_outputs, penguin_rows,
                                                       transformed_penguin, write_examples)
+from tests.components.testdata.tree import files_under
 
 
 def _tft_writer(pipeline, cache, cache_dir, dataset_keys, label) -> None:
@@ -31,13 +32,7 @@ def _cache_files(root: str, examples: list, schema, cache=None) -> dict[str, byt
                       outputs=outputs, exec_properties={"module_file": PENGUIN_MODULE, "disable_statistics": True},
                       temp_dir=os.path.join(root, "tmp"))
     Transform.execute(ctx)
-    cache_dir = outputs["updated_analyzer_cache"][0].uri
-    found = {}
-    for folder, _, names in os.walk(cache_dir):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as f:
-                found[os.path.relpath(os.path.join(folder, name), cache_dir)] = f.read()
-    return found
+    return files_under(outputs["updated_analyzer_cache"][0].uri)
 
 
 def test_one_step_cache_equals_tft_writer(tmp_path, monkeypatch) -> None:

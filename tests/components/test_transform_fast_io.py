@@ -20,6 +20,7 @@ from beampipe.components.statistics_gen import StatisticsGen
 from beampipe.components.transform import Transform
 from beampipe.metadata.artifacts import Schema
 from tests.components.testdata.penguin_inputs import make_outputs
+from tests.components.testdata.tree import files_under
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TAXI_MODULE = os.path.join(ROOT, "benchmarks", "taxi_preprocessing.py")
@@ -49,16 +50,6 @@ def _taxi_transform_inputs(root: str, rows: int) -> tuple:
     return examples, {"examples": [examples], "schema": [schema]}, props
 
 
-def _files(root: str) -> dict[str, bytes]:
-    found = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, root)] = f.read()
-    return found
-
-
 def test_fast_io_outputs_equal_reference_outputs(tmp_path, monkeypatch) -> None:
     root = str(tmp_path)
     examples, inputs, props = _taxi_transform_inputs(root, 3000)
@@ -70,7 +61,7 @@ def test_fast_io_outputs_equal_reference_outputs(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(transform_module, "_FAST_IO", True)
     fast = _run(Transform, root, "fast", inputs, props, beam_args)
 
-    ref_files, fast_files = _files(os.path.join(root, "reference")), _files(os.path.join(root, "fast"))
+    ref_files, fast_files = files_under(os.path.join(root, "reference")), files_under(os.path.join(root, "fast"))
     assert sorted(ref_files) == sorted(fast_files)
     # The SavedModel's function names carry a per-process counter: two runs in one process
     # name them differently. The graphs are compared by what they compute instead.
@@ -85,7 +76,7 @@ def test_fast_io_outputs_equal_reference_outputs(tmp_path, monkeypatch) -> None:
     assert fast["transformed_examples"].splits == reference["transformed_examples"].splits
     # No Beam args: pre/post statistics streamed without Beam (tfdv_stream), the same bytes.
     _run(Transform, root, "streamed", inputs, props)
-    streamed = _files(os.path.join(root, "streamed"))
+    streamed = files_under(os.path.join(root, "streamed"))
     assert [name for name in fast_files if "_stats" in name and streamed[name] != fast_files[name]] == []
 
 

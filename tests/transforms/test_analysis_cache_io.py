@@ -12,8 +12,8 @@ import random
 import apache_beam as beam
 import pytest
 
-from beampipe.transforms.analysis_cache_io import ONLY_SHARD, write_tfrecords
-from beampipe.transforms.example_io import tfrecords
+from beampipe.transforms.analysis_cache_io import ONLY_SHARD
+from beampipe.transforms.example_io import tfrecords, write_tfrecords
 
 
 @pytest.mark.parametrize("records", [[], [b"one"], [b"", b"x" * 70000, bytes(range(256)) * 3],
